@@ -1,0 +1,118 @@
+/**
+ * Typed errors of the core. An error's `name` is what Step Functions sees as the error name
+ * (`ErrorEquals`), so the names are a contract with `statemachines/*.asl.json`.
+ *
+ * No error carries an email, a token or a secret: messages are built from status codes, Qualtrics
+ * error codes and ids only, never from request bodies or URLs with credentials.
+ */
+
+export const ErrorNames = {
+  RateLimited: 'Qualtrics.RateLimited',
+  Auth: 'Qualtrics.Auth',
+  MissingScope: 'Qualtrics.MissingScope',
+  NotFound: 'Qualtrics.NotFound',
+  Validation: 'Qualtrics.Validation',
+  Transient: 'Qualtrics.Transient',
+  UnexpectedResponse: 'Qualtrics.UnexpectedResponse',
+  JobFailed: 'Qualtrics.JobFailed',
+  LimiterUnavailable: 'RateLimiter.Unavailable',
+  Throttled: 'RateLimiter.Throttled',
+  Config: 'Config.Invalid',
+  Input: 'Input.Invalid',
+  RequestNotFound: 'Request.NotFound',
+  Storage: 'Storage.Unavailable',
+} as const;
+
+export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];
+
+export interface QualtricsErrorDetails {
+  /** HTTP status Qualtrics answered with; 0 when no response arrived (network error, timeout). */
+  httpStatus: number;
+  /** Qualtrics `meta.error.errorCode` (e.g. `ATP_2`, `DCD_7`, `AUTH_6.0`) when present. */
+  errorCode?: string;
+  /** Qualtrics `meta.requestId` (a trace id, not personal data) when present. */
+  qualtricsRequestId?: string;
+  /** Which endpoint of the table the call addressed. */
+  endpoint?: string;
+  /** Seconds Qualtrics asked us to wait (`Retry-After`), when sent. */
+  retryAfterSeconds?: number;
+}
+
+export class DsrError extends Error {
+  override readonly name: ErrorName;
+  /** Whether repeating the same step later may succeed. */
+  readonly retryable: boolean;
+  constructor(name: ErrorName, message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+    this.retryable = retryable;
+  }
+  /** A stable, PII-free code for summaries and API errors (`Qualtrics.Auth` → `QUALTRICS_AUTH`). */
+  get code(): string {
+    return this.name
+      .replace(/\./g, '_')
+      .replace(/([a-z])([A-Z])/g, '$1_$2')
+      .toUpperCase();
+  }
+}
+
+export class QualtricsError extends DsrError {
+  readonly httpStatus: number;
+  readonly errorCode?: string;
+  readonly qualtricsRequestId?: string;
+  readonly endpoint?: string;
+  readonly retryAfterSeconds?: number;
+  constructor(
+    name: ErrorName,
+    message: string,
+    details: QualtricsErrorDetails,
+    options?: { cause?: unknown },
+  ) {
+    const retryable =
+      name === ErrorNames.RateLimited ||
+      name === ErrorNames.Transient ||
+      name === ErrorNames.LimiterUnavailable;
+    const parts = [`HTTP ${details.httpStatus || 'no response'}`];
+    if (details.endpoint) parts.unshift(details.endpoint);
+    if (details.errorCode) parts.push(`errorCode ${details.errorCode}`);
+    if (details.qualtricsRequestId) parts.push(`Qualtrics requestId ${details.qualtricsRequestId}`);
+    super(name, `${message} (${parts.join(', ')})`, retryable, options);
+    this.httpStatus = details.httpStatus;
+    this.errorCode = details.errorCode;
+    this.qualtricsRequestId = details.qualtricsRequestId;
+    this.endpoint = details.endpoint;
+    this.retryAfterSeconds = details.retryAfterSeconds;
+  }
+}
+
+/** The limiter denied the call: wait `waitSeconds` (exact) and try again. Not a Qualtrics call. */
+export class ThrottledError extends DsrError {
+  constructor(
+    readonly waitMs: number,
+    readonly bucket: string,
+  ) {
+    super(ErrorNames.Throttled, `rate limiter: bucket ${bucket} admits the next call in ${waitMs} ms`, true);
+  }
+  get waitSeconds(): number {
+    return Math.max(1, Math.ceil(this.waitMs / 1000));
+  }
+}
+
+export class ConfigError extends DsrError {
+  /** The setting (environment variable) the user must fix. */
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(ErrorNames.Config, message, false);
+    this.setting = setting;
+  }
+}
+
+export class InputError extends DsrError {
+  constructor(message: string) {
+    super(ErrorNames.Input, message, false);
+  }
+}
+
+export function isDsrError(e: unknown): e is DsrError {
+  return e instanceof DsrError;
+}
