@@ -1,0 +1,114 @@
+/**
+ * The handler catalog: every Lambda this product deploys, once. The CDK stack creates one function
+ * per entry (and grants exactly the resources listed), the ASL files refer to step handlers by
+ * `${<substitution>}`, and the local engine maps those substitutions back to the same modules.
+ */
+
+/** Resources a handler touches; the stack turns each into the narrowest IAM grant. */
+export type HandlerResource =
+  | 'requestsTable:read'
+  | 'requestsTable:write'
+  | 'limiterTable:write'
+  | 'exportsBucket:write'
+  | 'exportsBucket:read'
+  | 'evidence:write'
+  | 'qualtricsSecret:read'
+  | 'stateMachines:start'
+  | 'stateMachines:redrive'
+  | 'events:put';
+
+export interface HandlerSpec {
+  /** File under `lambdas/handlers/` (without `.ts`) exporting `handler`. */
+  readonly file: string;
+  /** `${…}` key the ASL files use for this function's ARN; absent for API/intake handlers. */
+  readonly substitution?: string;
+  readonly resources: readonly HandlerResource[];
+  /** Whether the handler calls Qualtrics (then it goes through the rate limiter). */
+  readonly callsQualtrics: boolean;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+const qualtricsStep = (file: string, substitution: string, extra: HandlerResource[] = []): HandlerSpec => ({
+  file,
+  substitution,
+  resources: ['requestsTable:read', 'limiterTable:write', 'qualtricsSecret:read', ...extra],
+  callsQualtrics: true,
+  timeoutSeconds: 30,
+  memoryMb: 256,
+});
+
+export const HANDLERS = {
+  // One handler per Qualtrics call (BRIEF §2). The OAuth token refresh lives inside the client.
+  whoami: qualtricsStep('whoami', 'WhoamiFunctionArn'),
+  listDirectories: qualtricsStep('list-directories', 'ListDirectoriesFunctionArn'),
+  searchDirectory: qualtricsStep('search-directory', 'SearchDirectoryFunctionArn'),
+  getContacts: {
+    ...qualtricsStep('get-contacts', 'GetContactsFunctionArn', ['exportsBucket:write']),
+    timeoutSeconds: 120,
+  },
+  startCustomerDataJob: qualtricsStep('start-customer-data-job', 'StartCustomerDataJobFunctionArn', [
+    'requestsTable:write',
+  ]),
+  getCustomerDataJob: qualtricsStep('get-customer-data-job', 'GetCustomerDataJobFunctionArn'),
+  downloadCustomerDataFiles: {
+    ...qualtricsStep('download-customer-data-files', 'DownloadCustomerDataFilesFunctionArn', [
+      'exportsBucket:write',
+    ]),
+    timeoutSeconds: 900,
+    memoryMb: 512,
+  },
+  createErasure: qualtricsStep('create-erasure', 'CreateErasureFunctionArn', ['requestsTable:write']),
+  getErasure: qualtricsStep('get-erasure', 'GetErasureFunctionArn', ['requestsTable:write']),
+  // Request-store steps.
+  recordStarted: store('record-started', 'RecordStartedFunctionArn'),
+  recordCompleted: store('record-completed', 'RecordCompletedFunctionArn', ['events:put']),
+  recordFailed: store('record-failed', 'RecordFailedFunctionArn', ['events:put']),
+  writeManifest: store('write-manifest', 'WriteManifestFunctionArn', [
+    'exportsBucket:read',
+    'exportsBucket:write',
+  ]),
+  writeEvidence: store('write-evidence', 'WriteEvidenceFunctionArn', ['evidence:write']),
+  // API Gateway / EventBridge entry points.
+  api: {
+    file: 'api',
+    resources: [
+      'requestsTable:read',
+      'requestsTable:write',
+      'stateMachines:start',
+      'stateMachines:redrive',
+      'exportsBucket:read',
+    ],
+    callsQualtrics: false,
+    timeoutSeconds: 29,
+    memoryMb: 256,
+  },
+  intakeEvent: {
+    file: 'intake-event',
+    resources: ['requestsTable:read', 'requestsTable:write', 'stateMachines:start'],
+    callsQualtrics: false,
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  },
+  connectionCheck: {
+    file: 'connection-check',
+    resources: ['limiterTable:write', 'qualtricsSecret:read'],
+    callsQualtrics: true,
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  },
+} as const satisfies Record<string, HandlerSpec>;
+
+function store(file: string, substitution: string, extra: HandlerResource[] = []): HandlerSpec {
+  return {
+    file,
+    substitution,
+    resources: ['requestsTable:read', 'requestsTable:write', ...extra],
+    callsQualtrics: false,
+    timeoutSeconds: 30,
+    memoryMb: 256,
+  };
+}
+
+export type HandlerName = keyof typeof HANDLERS;
+export const HANDLER_NAMES = Object.keys(HANDLERS) as HandlerName[];
