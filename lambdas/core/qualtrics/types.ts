@@ -62,6 +62,8 @@ export interface ErasureRequest {
   searchOnly?: boolean;
   /** Personal data: emails Qualtrics did not find. Stays in the evidence record only. */
   emailsNotFound?: string[];
+  /** Personal data: the emails the erasure was for (when Qualtrics lists them). Matching only, never stored. */
+  emailList?: string[];
   numEmailsRequested?: number;
   failureReason?: string | null;
   created?: string;
