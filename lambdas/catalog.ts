@@ -44,7 +44,7 @@ export const HANDLERS = {
   listDirectories: qualtricsStep('list-directories', 'ListDirectoriesFunctionArn'),
   searchDirectory: qualtricsStep('search-directory', 'SearchDirectoryFunctionArn'),
   getContacts: {
-    ...qualtricsStep('get-contacts', 'GetContactsFunctionArn', ['exportsBucket:write']),
+    ...qualtricsStep('get-contacts', 'GetContactsFunctionArn', ['exportsBucket:read', 'exportsBucket:write']),
     timeoutSeconds: 120,
   },
   startCustomerDataJob: qualtricsStep('start-customer-data-job', 'StartCustomerDataJobFunctionArn', [

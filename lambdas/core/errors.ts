@@ -15,11 +15,15 @@ export const ErrorNames = {
   Transient: 'Qualtrics.Transient',
   UnexpectedResponse: 'Qualtrics.UnexpectedResponse',
   JobFailed: 'Qualtrics.JobFailed',
+  /** An earlier create (job or erasure) ended without a known outcome; repeating it could create a second one. */
+  AmbiguousCreate: 'Qualtrics.AmbiguousCreate',
   LimiterUnavailable: 'RateLimiter.Unavailable',
   Throttled: 'RateLimiter.Throttled',
   Config: 'Config.Invalid',
   Input: 'Input.Invalid',
   RequestNotFound: 'Request.NotFound',
+  /** A request-store write the record's status forbids (e.g. leaving COMPLETED/FAILED). */
+  RequestConflict: 'Request.Conflict',
   Storage: 'Storage.Unavailable',
 } as const;
 
