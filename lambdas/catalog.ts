@@ -50,9 +50,13 @@ export const HANDLERS = {
   startCustomerDataJob: qualtricsStep('start-customer-data-job', 'StartCustomerDataJobFunctionArn', [
     'requestsTable:write',
   ]),
-  getCustomerDataJob: qualtricsStep('get-customer-data-job', 'GetCustomerDataJobFunctionArn'),
+  getCustomerDataJob: qualtricsStep('get-customer-data-job', 'GetCustomerDataJobFunctionArn', [
+    'requestsTable:write',
+  ]),
   downloadCustomerDataFiles: {
+    // Streaming uploads finish with a server-side copy that writes the sha256 metadata: read + write.
     ...qualtricsStep('download-customer-data-files', 'DownloadCustomerDataFilesFunctionArn', [
+      'exportsBucket:read',
       'exportsBucket:write',
     ]),
     timeoutSeconds: 900,
