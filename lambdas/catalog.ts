@@ -82,6 +82,9 @@ export const HANDLERS = {
       'stateMachines:start',
       'stateMachines:redrive',
       'exportsBucket:read',
+      // GET /health runs the connection check (whoami through the shared limiter).
+      'limiterTable:write',
+      'qualtricsSecret:read',
     ],
     callsQualtrics: false,
     timeoutSeconds: 29,

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { settingsFromContext } from './config';
+import { REPO_ROOT } from './paths';
+import { QualtricsDsrStack } from './stack';
+
+export const STACK_NAME = 'QualtricsDsr';
+
+export interface BuildOptions {
+  /** Extra context (tests: `{ 'aws:cdk:bundling-stacks': [] }` to skip bundling, or settings). */
+  context?: Record<string, unknown>;
+  /** Register cdk-nag's AwsSolutions pack as a synth-time validation plugin (the CLI app does). */
+  nag?: boolean;
+}
+
+/**
+ * The feature flags and defaults of cdk.json. The CLI passes them to the app by itself; tests
+ * construct the App directly, so they get them here — both synthesize the same template.
+ */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
+
+/**
+ * The app with the one stack. Environment-agnostic on purpose: no account or region lookups, so
+ * `cdk synth` works offline with no credentials; `cdk deploy` binds it to the caller's account.
+ */
+export function buildApp(options: BuildOptions = {}): { app: App; stack: QualtricsDsrStack } {
+  const app = new App({ context: { ...cdkJsonContext(), ...options.context } });
+  const settings = settingsFromContext((key) => app.node.tryGetContext(key));
+  const stack = new QualtricsDsrStack(app, STACK_NAME, { settings });
+  if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { app, stack };
+}
