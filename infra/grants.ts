@@ -1,4 +1,4 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -122,15 +122,6 @@ export function statementsFor(
           t.stateMachines.map((m) => m.stateMachineArn),
         );
         break;
-      case 'stateMachines:redrive':
-        if (!t.stateMachines) break;
-        // Execution ARNs exist only once started: `execution:<machine>:*` is the narrowest form.
-        allow(
-          'RedriveWorkflows',
-          ['states:RedriveExecution', 'states:DescribeExecution'],
-          t.stateMachines.map((m) => executionArnPattern(stack, m)),
-        );
-        break;
       case 'events:put':
         allow('PutConnectorEvents', ['events:PutEvents'], [t.eventBus.eventBusArn]);
         break;
@@ -157,20 +148,5 @@ const SERVICE_SID: Record<KmsService, string> = {
 
 /** Grants of `resources` that concern the state machines only. */
 export function stateMachineResources(resources: readonly HandlerResource[]): HandlerResource[] {
-  return resources.filter((r) => r === 'stateMachines:start' || r === 'stateMachines:redrive');
-}
-
-export function executionArnPattern(stack: Stack, machine: IStateMachine): string {
-  return stack.formatArn({
-    service: 'states',
-    resource: 'execution',
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    resourceName: `${machineName(machine)}:*`,
-  });
-}
-
-function machineName(machine: IStateMachine): string {
-  const name = (machine as { stateMachineName?: string }).stateMachineName;
-  if (!name) throw new Error('state machine without a name: cannot scope its executions');
-  return name;
+  return resources.filter((r) => r === 'stateMachines:start');
 }

@@ -14,7 +14,6 @@ export type HandlerResource =
   | 'evidence:write'
   | 'qualtricsSecret:read'
   | 'stateMachines:start'
-  | 'stateMachines:redrive'
   | 'events:put';
 
 export interface HandlerSpec {
@@ -80,7 +79,6 @@ export const HANDLERS = {
       'requestsTable:read',
       'requestsTable:write',
       'stateMachines:start',
-      'stateMachines:redrive',
       'exportsBucket:read',
       // GET /health runs the connection check (whoami through the shared limiter).
       'limiterTable:write',

@@ -184,15 +184,6 @@ export class HandlerFunctions extends Construct {
         FUNCTION_ENV.deletionStateMachine,
         machines.deletion.stateMachineArn,
       );
-      if (resources.includes('stateMachines:redrive')) {
-        for (const machine of stateMachines) {
-          Validations.of(this.roles[name]).acknowledge({
-            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${logicalIdOf(machine)}.Name>:*]`,
-            reason:
-              'Executions are named per request (<requestId>-<attempt>) at run time; the pattern is scoped to this state machine.',
-          });
-        }
-      }
     }
   }
 

@@ -114,8 +114,6 @@ describe('each function reaches exactly what its catalog entry lists', () => {
     deletion: `<${s.id(s.stack.workflows.deletion)}>`,
     dlq: `<${s.id(s.stack.events.intakeDeadLetterQueue)}.Arn>`,
   });
-  const execution = (machine: string) =>
-    `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${machine.slice(1, -1)}.Name>:*`;
 
   /** `action @ resource` pairs a catalog resource implies (KMS pairs carry the service they go through). */
   function expectedPairs(resource: HandlerResource): string[] {
@@ -154,11 +152,6 @@ describe('each function reaches exactly what its catalog entry lists', () => {
         return [`secretsmanager:GetSecretValue @ ${i.secret}`];
       case 'stateMachines:start':
         return [`states:StartExecution @ ${i.access}`, `states:StartExecution @ ${i.deletion}`];
-      case 'stateMachines:redrive':
-        return [i.access, i.deletion].flatMap((m) => [
-          `states:RedriveExecution @ ${execution(m)}`,
-          `states:DescribeExecution @ ${execution(m)}`,
-        ]);
       case 'events:put':
         return [`events:PutEvents @ ${i.bus}`];
     }

@@ -1,0 +1,258 @@
+import type { ConnectionReport } from '../connection-check';
+import { isDsrError, ThrottledError } from '../errors';
+import type { Manifest } from '../export-writer/manifest';
+import type { RequestStore } from '../request-store';
+import type { RequestRecord, RequestType } from '../request-store/types';
+import { exportPrefix, manifestKey } from '../tables';
+import type { WorkflowStarter } from '../workflow-starter';
+import { parseCreateRequest } from './body';
+import { ApiError, toErrorResponse } from './errors';
+import { type ApiRequest, type ApiResponse, jsonResponse } from './http';
+import { type MatchedRoute, matchRoute, type RouteName } from './routes';
+import { submitRequest } from './submit';
+
+/**
+ * The HTTP API of BRIEF §4, Lambda-free: API Gateway (lambdas/handlers/api.ts) and the local
+ * server (local/api) both call `handle`. Input is validated completely before anything is
+ * recorded or started, and every answer is JSON.
+ */
+
+/** Longest life of a presigned export link (BRIEF §4: at most 15 minutes). */
+export const MAX_EXPORT_LINK_SECONDS = 900;
+
+export type RequestStoreLike = Pick<
+  RequestStore,
+  'create' | 'get' | 'getStatusDocument' | 'recordExecution' | 'reopenForRetry' | 'fail'
+>;
+
+/** Reads the bundle's manifest and signs links to its objects (the ExportWriter does both). */
+export interface BundleReader {
+  readJson<T = unknown>(key: string): Promise<T | undefined>;
+  presign(key: string, seconds: number): Promise<string>;
+}
+
+/**
+ * What the API needs. Read lazily (the handler passes getters), so `/health` never builds a
+ * request store and `/requests` never builds a Qualtrics client.
+ */
+export interface ApiDeps {
+  readonly store: RequestStoreLike;
+  readonly starter: WorkflowStarter;
+  readonly bundles: BundleReader;
+  checkConnection(): Promise<ConnectionReport>;
+  now?: () => Date;
+  /** Life of export links; capped at 900. */
+  exportLinkSeconds?: number;
+  /** One entry per request: route, status and codes only (no path, body or headers). */
+  log?: (entry: ApiLogEntry) => void;
+}
+
+export interface ApiLogEntry {
+  method: string;
+  route?: RouteName;
+  status: number;
+  code?: string;
+  requestId?: string;
+  /** Server-side failures: the error's class name and code. */
+  fault?: { name: string; code: string };
+}
+
+export interface AcceptedRequest {
+  requestId: string;
+  status: RequestRecord['status'];
+  links: { self: string; export?: string; retry?: string };
+}
+
+export interface ExportLinks {
+  manifestUrl: string;
+  files: Array<{ key: string; url: string }>;
+  expiresAt: string;
+}
+
+export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiResponse> {
+  const now = deps.now ?? (() => new Date());
+  const linkSeconds = Math.min(
+    MAX_EXPORT_LINK_SECONDS,
+    Math.max(1, Math.floor(deps.exportLinkSeconds ?? MAX_EXPORT_LINK_SECONDS)),
+  );
+
+  async function route(req: ApiRequest, matched: MatchedRoute): Promise<ApiResponse> {
+    const base = req.basePath ?? '';
+    switch (matched.name) {
+      case 'createRequest':
+        return createRequest(req, base);
+      case 'getRequest':
+        return getRequest(matched.requestId!);
+      case 'getExport':
+        return getExport(matched.requestId!);
+      case 'retryRequest':
+        return retryRequest(matched.requestId!, base);
+      case 'health':
+        return health();
+    }
+  }
+
+  async function createRequest(req: ApiRequest, base: string): Promise<ApiResponse> {
+    const input = parseCreateRequest(req);
+    const { record, status } = await submitRequest(deps, input);
+    return accepted(record.requestId, record.type, status, base);
+  }
+
+  async function getRequest(requestId: string): Promise<ApiResponse> {
+    const doc = await deps.store.getStatusDocument(requestId);
+    if (!doc) throw notFound();
+    return jsonResponse(200, doc);
+  }
+
+  async function getExport(requestId: string): Promise<ApiResponse> {
+    const record = await deps.store.get(requestId);
+    if (!record) throw notFound();
+    if (record.type !== 'access') {
+      throw new ApiError(409, 'NO_EXPORT', 'only access requests have an export; this is a deletion request');
+    }
+    if (record.status !== 'COMPLETED') {
+      throw new ApiError(
+        409,
+        'EXPORT_NOT_READY',
+        `the request is ${record.status}; the export exists once it is COMPLETED`,
+      );
+    }
+    const mKey = manifestKey(requestId);
+    const manifest = await deps.bundles.readJson<Manifest>(mKey);
+    if (!manifest) {
+      throw new ApiError(410, 'EXPORT_EXPIRED', 'the export bundle is no longer stored (it expired)');
+    }
+    const prefix = exportPrefix(requestId);
+    // Only objects of this bundle are signed, whatever the manifest says.
+    const keys = (Array.isArray(manifest.files) ? manifest.files : [])
+      .map((f) => f?.key)
+      .filter((k): k is string => typeof k === 'string' && k.startsWith(prefix) && k !== mKey);
+    const expiresAt = new Date(now().getTime() + linkSeconds * 1000).toISOString();
+    const [manifestUrl, ...urls] = await Promise.all(
+      [mKey, ...keys].map((key) => deps.bundles.presign(key, linkSeconds)),
+    );
+    const body: ExportLinks = {
+      manifestUrl: manifestUrl!,
+      files: keys.map((key, i) => ({ key, url: urls[i]! })),
+      expiresAt,
+    };
+    return jsonResponse(200, body);
+  }
+
+  async function retryRequest(requestId: string, base: string): Promise<ApiResponse> {
+    const record = await deps.store.get(requestId);
+    if (!record) throw notFound();
+    if (record.status !== 'FAILED') {
+      throw new ApiError(
+        409,
+        'NOT_RETRYABLE',
+        `the request is ${record.status}; only a FAILED request can be retried`,
+      );
+    }
+    const reopened = await deps.store.reopenForRetry(requestId);
+    let status = reopened.status;
+    try {
+      const result = await deps.starter.redrive(requestId, record.type, record.execution?.name);
+      if (result.executionName !== record.execution?.name) {
+        const updated = await deps.store
+          .recordExecution(requestId, {
+            name: result.executionName,
+            attempt: reopened.execution?.attempt ?? 1,
+          })
+          .catch(() => undefined);
+        if (updated) status = updated.status;
+      }
+    } catch (err) {
+      await deps.store
+        .fail(requestId, {
+          code: 'RETRY_FAILED',
+          message: 'the workflow could not be resumed; retry again later',
+        })
+        .catch(() => undefined);
+      throw new ApiError(
+        503,
+        'RETRY_FAILED',
+        'the workflow could not be resumed; the request is FAILED again and can be retried later',
+        { 'retry-after': '5' },
+        { cause: err },
+      );
+    }
+    return accepted(requestId, record.type, status, base);
+  }
+
+  async function health(): Promise<ApiResponse> {
+    let report: ConnectionReport;
+    try {
+      report = await deps.checkConnection();
+    } catch (err) {
+      // Qualtrics' and our own messages are PII- and secret-free by construction (errors.ts).
+      const code = isDsrError(err) ? err.code : 'CONNECTION_CHECK_FAILED';
+      const message = isDsrError(err) ? err.message : 'the connection check failed';
+      // The shared limiter said wait: tell the caller how long.
+      const headers: Record<string, string> =
+        err instanceof ThrottledError ? { 'retry-after': String(err.waitSeconds) } : {};
+      return jsonResponse(
+        503,
+        { ok: false, checkedAt: now().toISOString(), error: { code, message } },
+        headers,
+      );
+    }
+    if (report.ok) return jsonResponse(200, report);
+    return jsonResponse(503, {
+      ...report,
+      error: { code: 'CONNECTION_CHECK_FAILED', message: report.problems.join('; ') },
+    });
+  }
+
+  return async function handle(req: ApiRequest): Promise<ApiResponse> {
+    const method = String(req.method ?? '').toUpperCase();
+    let matched: MatchedRoute | undefined;
+    let response: ApiResponse;
+    let fault: ApiLogEntry['fault'];
+    let code: string | undefined;
+    try {
+      matched = matchRoute(method, String(req.path ?? ''));
+      response = await route(req, matched);
+    } catch (err) {
+      const mapped = toErrorResponse(err);
+      response = mapped.response;
+      fault = mapped.serverFault;
+    }
+    if (response.statusCode >= 400) code = errorCode(response);
+    deps.log?.({
+      method: /^[A-Z]{1,10}$/.test(method) ? method : 'OTHER',
+      route: matched?.name,
+      status: response.statusCode,
+      ...(code ? { code } : {}),
+      ...(matched?.requestId ? { requestId: matched.requestId } : {}),
+      ...(fault ? { fault } : {}),
+    });
+    return response;
+  };
+}
+
+function accepted(
+  requestId: string,
+  type: RequestType,
+  status: RequestRecord['status'],
+  base: string,
+): ApiResponse {
+  const self = `${base}/requests/${requestId}`;
+  const links: AcceptedRequest['links'] = { self };
+  if (type === 'access') links.export = `${self}/export`;
+  if (status === 'FAILED') links.retry = `${self}/retry`;
+  const body: AcceptedRequest = { requestId, status, links };
+  return jsonResponse(202, body, { location: self });
+}
+
+function notFound(): ApiError {
+  return new ApiError(404, 'REQUEST_NOT_FOUND', 'no request with this id');
+}
+
+function errorCode(response: ApiResponse): string | undefined {
+  try {
+    return (JSON.parse(response.body) as { error?: { code?: string } }).error?.code;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,113 @@
+import { normalizeEmail } from '../privacy';
+import { isoNow, loadRequest, type StepEnv } from './env';
+import type { ErasureEvidence } from './erasure';
+import type {
+  AccessResultValue,
+  DeletionResultValue,
+  SearchedDirectoriesState,
+  WriteEvidenceEvent,
+  WriteManifestEvent,
+} from './inputs';
+
+/** The end products: the access bundle's manifest, and the deletion evidence. */
+
+export const EVIDENCE_SCHEMA_VERSION = '1.0';
+
+/** Every directory listed, with what its search found (0 when it was not searched or found nothing). */
+function perDirectory(directories: SearchedDirectoriesState) {
+  const found = new Map(directories.searched.map((s) => [s.directoryId, s.contactsFound]));
+  return directories.listed.map((d) => ({
+    directoryId: d.directoryId,
+    ...(d.name !== undefined ? { name: d.name } : {}),
+    contactsFound: found.get(d.directoryId) ?? 0,
+  }));
+}
+
+export async function writeManifest(
+  env: StepEnv,
+  { requestId, collected }: WriteManifestEvent,
+): Promise<AccessResultValue> {
+  const record = await loadRequest(env, requestId);
+  const { customerDataRequestId, fileIds } = collected.customerData;
+  const { key, manifest } = await env.writer.writeManifest({
+    requestId,
+    type: record.type,
+    emailSha256: record.emailSha256,
+    createdAt: record.createdAt,
+    completedAt: isoNow(env),
+    qualtrics: { customerDataRequestId, fileIds },
+    directoriesSearched: perDirectory(collected.directories),
+  });
+  const { counts } = manifest;
+  await env.store.setCounts(requestId, counts);
+  await env.store.appendTimeline(
+    requestId,
+    'MANIFEST_WRITTEN',
+    `${counts.files} file(s); ${counts.contactsFound} contact(s) in ${counts.directoriesSearched} director(ies) searched`,
+  );
+  env.log.info('manifest written', { ...counts });
+  return { counts, manifestKey: key, qualtrics: { customerDataRequestId, fileIds } };
+}
+
+export async function writeEvidence(
+  env: StepEnv,
+  { requestId, erasure, verification }: WriteEvidenceEvent,
+): Promise<DeletionResultValue> {
+  const record = await loadRequest(env, requestId);
+  const stored = (record.evidence ?? {}) as Partial<ErasureEvidence>;
+  const directories = 'directories' in verification ? perDirectory(verification.directories) : undefined;
+  const contactsRemaining = directories?.reduce((n, d) => n + d.contactsFound, 0);
+  const verified = directories
+    ? {
+        contactsRemaining,
+        directories: directories.map(({ contactsFound, ...d }) => ({
+          ...d,
+          contactsRemaining: contactsFound,
+        })),
+      }
+    : {
+        skipped: true as const,
+        reason: 'QDSR_DELETION_DONE=submitted: done once Qualtrics accepted the erasure',
+      };
+  const evidence: ErasureEvidence = {
+    erasureRequestId: erasure.erasureRequestId,
+    searchOnly: erasure.dryRun,
+    createdAt: stored.createdAt ?? erasure.createdAt,
+    statuses: stored.statuses ?? [],
+    ...(stored.emailsNotFound ? { emailsNotFound: stored.emailsNotFound } : {}),
+    ...(stored.numEmailsRequested !== undefined ? { numEmailsRequested: stored.numEmailsRequested } : {}),
+    ...(stored.failureReason ? { failureReason: stored.failureReason } : {}),
+    verification: verified,
+  };
+  await env.writer.writeEvidence(requestId, {
+    schemaVersion: EVIDENCE_SCHEMA_VERSION,
+    requestId,
+    type: record.type,
+    subject: { emailSha256: record.emailSha256 },
+    writtenAt: isoNow(env),
+    ...evidence,
+  });
+  await env.store.recordEvidence(requestId, evidence as unknown as Record<string, unknown>);
+  if (contactsRemaining !== undefined) await env.store.setCounts(requestId, { contactsRemaining });
+  await env.store.appendTimeline(
+    requestId,
+    'EVIDENCE_WRITTEN',
+    contactsRemaining === undefined ? 'verification skipped' : `${contactsRemaining} contact(s) remaining`,
+  );
+  // emailsNotFound is known once the erasure ended; until then, whether Qualtrics found the subject is not.
+  const subject = normalizeEmail(record.email);
+  const subjectFound =
+    stored.emailsNotFound && erasure.status === 'complete'
+      ? !stored.emailsNotFound.some((e) => normalizeEmail(e) === subject)
+      : null;
+  env.log.info('evidence written', { contactsRemaining, subjectFound });
+  return {
+    dryRun: erasure.dryRun,
+    subjectFound,
+    qualtrics: {
+      erasureRequestId: erasure.erasureRequestId,
+      status: erasure.qualtricsStatus ?? erasure.status,
+    },
+    verification: contactsRemaining === undefined ? { skipped: true } : { contactsRemaining },
+  };
+}

@@ -1,0 +1,304 @@
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type LocalAws, startLocalAws } from '../../../local/aws';
+import { DsrError, ErrorNames } from '../errors';
+import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
+import { type RequestStore, requestStoreFromEnv } from '../request-store';
+import { customerDataFileKey } from '../tables';
+import { AmbiguousCreateError, definitelyNotCreated } from './creates';
+import {
+  downloadCustomerDataFiles,
+  extensionFor,
+  getCustomerDataJob,
+  startCustomerDataJob,
+} from './customer-data';
+import type { StartedJobState } from './inputs';
+import { fakeQualtrics, qualtricsFailure, RESERVED, testEnv, throttled } from './testing';
+
+const EMAIL = 'jane.doe@example.com';
+
+let aws: LocalAws;
+let store: RequestStore;
+let writer: ExportWriter;
+beforeAll(async () => {
+  aws = await startLocalAws();
+  aws.applyEnv();
+  store = requestStoreFromEnv();
+  writer = exportWriterFromEnv();
+});
+afterAll(() => aws?.close());
+
+async function newRequest(): Promise<string> {
+  const { record } = await store.create({ type: 'access', email: EMAIL });
+  await store.transition(record.requestId, 'RUNNING', 'STARTED');
+  return record.requestId;
+}
+
+describe('startCustomerDataJob', () => {
+  it('creates the job once, records its id and schedules the first poll', async () => {
+    const requestId = await newRequest();
+    const create = vi.fn().mockResolvedValue({ customerDataRequestId: 'CDR_1' });
+    const env = testEnv({ store, writer, api: fakeQualtrics({ createCustomerDataRequest: create }) });
+
+    const job = await startCustomerDataJob(env, { requestId, job: { started: false } });
+
+    expect(create).toHaveBeenCalledWith(EMAIL);
+    expect(job).toEqual({
+      started: true,
+      customerDataRequestId: 'CDR_1',
+      createdAt: expect.any(String),
+      polls: 0,
+      status: 'inProgress',
+      fileIds: [],
+      waitUntil: new Date(env.now() + 5000).toISOString(),
+    });
+    const record = await store.get(requestId);
+    expect(record?.qualtrics.customerDataRequestId).toBe('CDR_1');
+    expect(record?.status).toBe('WAITING_ON_QUALTRICS');
+
+    // A retried step finds the id in the record: no second create.
+    const again = await startCustomerDataJob(env, { requestId, job: { started: false } });
+    expect(again).toMatchObject({ started: true, customerDataRequestId: 'CDR_1' });
+    expect(create).toHaveBeenCalledTimes(1);
+  });
+
+  it('returns the limiter wait with its reservations and gives the claim back when throttled', async () => {
+    const requestId = await newRequest();
+    const create = vi
+      .fn()
+      .mockRejectedValueOnce(throttled(1500))
+      .mockResolvedValue({ customerDataRequestId: 'CDR_2' });
+    const env = testEnv({ store, writer, api: fakeQualtrics({ createCustomerDataRequest: create }) });
+
+    const waiting = await startCustomerDataJob(env, { requestId, job: { started: false } });
+    expect(waiting).toEqual({
+      started: false,
+      waitUntil: new Date(env.now() + 2000).toISOString(),
+      reservations: RESERVED,
+    });
+    expect((await store.get(requestId))?.qualtrics.customerDataCreateClaimedAt).toBeUndefined();
+
+    // The next attempt presents the reservations and creates.
+    const job = await startCustomerDataJob(env, { requestId, job: waiting });
+    expect(env.heldSeen.at(-1)).toEqual(RESERVED);
+    expect(job).toMatchObject({ started: true, customerDataRequestId: 'CDR_2' });
+  });
+
+  it('gives the claim back after a definite non-creation (503) so the retry creates', async () => {
+    const requestId = await newRequest();
+    const create = vi
+      .fn()
+      .mockRejectedValueOnce(qualtricsFailure(503))
+      .mockResolvedValue({ customerDataRequestId: 'CDR_3' });
+    const env = testEnv({ store, writer, api: fakeQualtrics({ createCustomerDataRequest: create }) });
+
+    await expect(startCustomerDataJob(env, { requestId, job: { started: false } })).rejects.toMatchObject({
+      name: ErrorNames.Transient,
+    });
+    const job = await startCustomerDataJob(env, { requestId, job: { started: false } });
+    expect(job).toMatchObject({ started: true, customerDataRequestId: 'CDR_3' });
+    expect(create).toHaveBeenCalledTimes(2);
+  });
+
+  it('keeps the claim after an unknown outcome (500): the retry fails instead of creating again', async () => {
+    const requestId = await newRequest();
+    const create = vi.fn().mockRejectedValue(qualtricsFailure(500));
+    const env = testEnv({ store, writer, api: fakeQualtrics({ createCustomerDataRequest: create }) });
+
+    await expect(startCustomerDataJob(env, { requestId, job: { started: false } })).rejects.toMatchObject({
+      name: ErrorNames.Transient,
+    });
+    const retry = startCustomerDataJob(env, { requestId, job: { started: false } });
+    await expect(retry).rejects.toBeInstanceOf(AmbiguousCreateError);
+    await expect(retry).rejects.toMatchObject({ name: 'Qualtrics.AmbiguousCreate', retryable: false });
+    expect(create).toHaveBeenCalledTimes(1);
+    // The error names no one.
+    await retry.catch((e: Error) => expect(e.message).not.toContain(EMAIL));
+  });
+
+  it('passes a started job through unchanged (a re-delivered step)', async () => {
+    const env = testEnv({ store, writer, api: fakeQualtrics() });
+    const job: StartedJobState = {
+      started: true,
+      customerDataRequestId: 'CDR_X',
+      createdAt: '2030-01-01T00:00:00.000Z',
+      polls: 3,
+      status: 'inProgress',
+      fileIds: [],
+    };
+    await expect(
+      startCustomerDataJob(env, { requestId: '00000000-0000-4000-8000-000000000000', job }),
+    ).resolves.toBe(job);
+  });
+});
+
+describe('definitelyNotCreated', () => {
+  it('tells a create that never happened from one whose outcome is unknown', () => {
+    expect(definitelyNotCreated(throttled())).toBe(true);
+    expect(definitelyNotCreated(new DsrError(ErrorNames.LimiterUnavailable, 'x', true))).toBe(true);
+    for (const status of [400, 401, 403, 429, 503])
+      expect(definitelyNotCreated(qualtricsFailure(status))).toBe(true);
+    // A failing token request happens before the create.
+    expect(definitelyNotCreated(qualtricsFailure(500, 'token'))).toBe(true);
+    for (const status of [0, 500, 502, 504])
+      expect(definitelyNotCreated(qualtricsFailure(status))).toBe(false);
+    expect(definitelyNotCreated(new Error('socket hang up'))).toBe(false);
+  });
+});
+
+function startedJob(overrides: Partial<StartedJobState> = {}): StartedJobState {
+  return {
+    started: true,
+    customerDataRequestId: 'CDR_P',
+    createdAt: '2030-01-01T00:00:00.000Z',
+    polls: 0,
+    status: 'inProgress',
+    fileIds: [],
+    ...overrides,
+  };
+}
+
+describe('getCustomerDataJob', () => {
+  it('counts the poll and schedules the next one on the growing schedule while in progress', async () => {
+    const requestId = await newRequest();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({
+        getCustomerDataRequest: vi
+          .fn()
+          .mockResolvedValue({ status: 'inProgress', percentComplete: 40, fileIds: [] }),
+      }),
+    });
+    env.tick(1_000_000); // the job is 1000 s old: next poll in 100 s
+    const job = await getCustomerDataJob(env, {
+      requestId,
+      job: startedJob({ polls: 4, waitUntil: 'x' as never }),
+    });
+    expect(job).toEqual({
+      ...startedJob({ polls: 5, percentComplete: 40 }),
+      waitUntil: new Date(env.now() + 100_000).toISOString(),
+    });
+  });
+
+  it('marks the job complete with its files, ready to download', async () => {
+    const requestId = await newRequest();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({
+        getCustomerDataRequest: vi
+          .fn()
+          .mockResolvedValue({ status: 'complete', percentComplete: 100, fileIds: ['F1', 'F2'] }),
+      }),
+    });
+    const job = await getCustomerDataJob(env, { requestId, job: startedJob() });
+    expect(job).toMatchObject({
+      status: 'complete',
+      fileIds: ['F1', 'F2'],
+      downloaded: false,
+      nextFileIndex: 0,
+      polls: 1,
+    });
+    expect(job.waitUntil).toBeUndefined();
+    const record = await store.get(requestId);
+    expect(record?.qualtrics.fileIds).toEqual(['F1', 'F2']);
+    expect(record?.timeline.map((t) => t.step)).toContain('CUSTOMER_DATA_JOB_COMPLETE');
+  });
+
+  it('records why a job failed without the email Qualtrics may quote', async () => {
+    const requestId = await newRequest();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({
+        getCustomerDataRequest: vi.fn().mockResolvedValue({
+          status: 'failed',
+          fileIds: [],
+          rawStatus: 'Failed',
+          failureReason: `no data for ${EMAIL.toUpperCase()}`,
+        }),
+      }),
+    });
+    const job = await getCustomerDataJob(env, { requestId, job: startedJob() });
+    expect(job.status).toBe('failed');
+    const entry = (await store.get(requestId))?.timeline.find((t) => t.step === 'CUSTOMER_DATA_JOB_FAILED');
+    expect(entry?.detail).toMatch(/Failed: no data for/);
+    expect(entry?.detail?.toLowerCase()).not.toContain(EMAIL);
+  });
+
+  it('waits for the limiter without counting a poll', async () => {
+    const requestId = await newRequest();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({ getCustomerDataRequest: vi.fn().mockRejectedValue(throttled(250)) }),
+    });
+    const job = await getCustomerDataJob(env, { requestId, job: startedJob({ polls: 2 }) });
+    expect(job).toEqual({
+      ...startedJob({ polls: 2 }),
+      waitUntil: new Date(env.now() + 1000).toISOString(),
+      reservations: RESERVED,
+    });
+  });
+});
+
+describe('downloadCustomerDataFiles', () => {
+  it('streams every file to the bundle byte for byte, resuming at the file the limiter stopped', async () => {
+    const requestId = await newRequest();
+    const bytes = { F1: Buffer.from('{"responses":[]}'), F2: Buffer.from([0x50, 0x4b, 3, 4, 0, 255]) };
+    const types = { F1: 'application/json; charset=utf-8', F2: 'application/zip' };
+    const download = vi.fn(async (_job: string, fileId: string) => ({
+      body: Readable.from([bytes[fileId as 'F1' | 'F2']]),
+      contentType: types[fileId as 'F1' | 'F2'],
+    }));
+    let calls = 0;
+    const api = fakeQualtrics({
+      downloadCustomerDataFile: (job, fileId) =>
+        ++calls === 2 ? Promise.reject(throttled(10)) : download(job, fileId),
+    });
+    const env = testEnv({ store, writer, api });
+    const job = startedJob({
+      status: 'complete',
+      fileIds: ['F1', 'F2'],
+      downloaded: false,
+      nextFileIndex: 0,
+    });
+
+    const paused = await downloadCustomerDataFiles(env, { requestId, job });
+    expect(paused).toMatchObject({ downloaded: false, nextFileIndex: 1, reservations: RESERVED });
+    const done = await downloadCustomerDataFiles(env, { requestId, job: paused });
+    expect(done).toMatchObject({ downloaded: true, nextFileIndex: 2 });
+    expect(done.waitUntil).toBeUndefined();
+    expect(done.reservations).toBeUndefined();
+    expect(download.mock.calls.map((c) => c[1])).toEqual(['F1', 'F2']);
+
+    const read = async (key: string) => {
+      const body = await writer.readJson(key).catch(() => undefined);
+      return body;
+    };
+    expect(await read(customerDataFileKey(requestId, 'F1', 'json'))).toEqual({ responses: [] });
+    const manifest = await writer.writeManifest({
+      requestId,
+      type: 'access',
+      emailSha256: 'x'.repeat(64),
+      createdAt: '2030-01-01T00:00:00.000Z',
+      completedAt: '2030-01-01T00:00:01.000Z',
+      qualtrics: { customerDataRequestId: 'CDR_P', fileIds: ['F1', 'F2'] },
+      directoriesSearched: [],
+    });
+    expect(manifest.manifest.files.map((f) => [f.key, f.bytes])).toEqual([
+      [customerDataFileKey(requestId, 'F1', 'json'), bytes.F1.length],
+      [customerDataFileKey(requestId, 'F2', 'zip'), bytes.F2.length],
+    ]);
+  });
+
+  it('names files by content type', () => {
+    expect(extensionFor('application/json')).toBe('json');
+    expect(extensionFor('application/vnd.api+json; charset=utf-8')).toBe('json');
+    expect(extensionFor('application/zip')).toBe('zip');
+    expect(extensionFor('text/csv')).toBe('csv');
+    expect(extensionFor('application/octet-stream')).toBe('bin');
+    expect(extensionFor('')).toBe('bin');
+  });
+});

@@ -1,0 +1,158 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalAws, startLocalAws } from '../../../local/aws';
+import { SIMULATOR_CLIENT, type Simulator, startSimulator } from '../../../local/simulator';
+import { handler as whoamiHandler } from '../../handlers/whoami';
+import { ConfigError, ErrorNames, ThrottledError } from '../errors';
+import {
+  deletionDoneFromEnv,
+  limiterTenant,
+  qualtricsSettings,
+  resetWorkflowDeps,
+  setWorkflowDeps,
+  workflowDeps,
+} from './deps';
+
+describe('settings', () => {
+  it('reads QDSR_DELETION_DONE (default confirmed)', () => {
+    expect(deletionDoneFromEnv({})).toBe('confirmed');
+    expect(deletionDoneFromEnv({ QDSR_DELETION_DONE: 'Submitted' })).toBe('submitted');
+    expect(() => deletionDoneFromEnv({ QDSR_DELETION_DONE: 'soon' })).toThrow(ConfigError);
+  });
+
+  it('keys the limiter by datacenter (or host) and OAuth client', () => {
+    expect(
+      limiterTenant({
+        origin: 'https://fra1.qualtrics.com',
+        datacenter: 'fra1',
+        clientId: 'c1',
+        clientSecret: 's',
+      }),
+    ).toBe('fra1#c1');
+    expect(limiterTenant({ origin: 'http://127.0.0.1:4010', clientId: 'c2', clientSecret: 's' })).toBe(
+      '127.0.0.1:4010#c2',
+    );
+  });
+});
+
+describe('qualtricsSettings from Secrets Manager', () => {
+  const secrets = mockClient(SecretsManagerClient);
+  afterEach(() => secrets.reset());
+  const env = (arn: string) => ({ QUALTRICS_SECRET_ARN: arn, AWS_REGION: 'us-east-1' });
+
+  it('takes the OAuth client and datacenter from the secret', async () => {
+    secrets.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ clientId: 'cid', clientSecret: 'csecret', datacenter: 'iad1' }),
+    });
+    await expect(qualtricsSettings(env('arn:secret:ok'))).resolves.toEqual({
+      origin: 'https://iad1.qualtrics.com',
+      datacenter: 'iad1',
+      clientId: 'cid',
+      clientSecret: 'csecret',
+    });
+  });
+
+  it('names the setting to fix when the secret is missing, unreadable or malformed, never quoting it', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ clientId: 'cid' }) });
+    await expect(qualtricsSettings(env('arn:secret:malformed'))).rejects.toMatchObject({
+      name: ErrorNames.Config,
+      setting: 'QUALTRICS_SECRET_ARN',
+    });
+
+    secrets.reset();
+    secrets
+      .on(GetSecretValueCommand)
+      .rejects(Object.assign(new Error('no access to arn:secret:denied'), { name: 'AccessDeniedException' }));
+    await expect(qualtricsSettings(env('arn:secret:denied'))).rejects.toMatchObject({
+      name: ErrorNames.Config,
+    });
+
+    secrets.reset();
+    secrets
+      .on(GetSecretValueCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+    const failure = qualtricsSettings(env('arn:secret:throttled'));
+    await expect(failure).rejects.toMatchObject({ name: ErrorNames.Storage, retryable: true });
+    await failure.catch((e: Error) =>
+      expect(e.message).toBe('Secrets Manager unavailable (ThrottlingException)'),
+    );
+  });
+});
+
+describe('workflowDeps', () => {
+  let aws: LocalAws;
+  let sim: Simulator;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    aws.applyEnv();
+    sim = await startSimulator({ timeScale: 0.01 });
+    Object.assign(process.env, {
+      QUALTRICS_BASE_URL: sim.url,
+      QUALTRICS_CLIENT_ID: SIMULATOR_CLIENT.clientId,
+      QUALTRICS_CLIENT_SECRET: SIMULATOR_CLIENT.clientSecret,
+      QDSR_WAIT_SCALE: '0.01',
+    });
+    resetWorkflowDeps();
+  });
+  afterAll(async () => {
+    for (const k of [
+      'QUALTRICS_BASE_URL',
+      'QUALTRICS_CLIENT_ID',
+      'QUALTRICS_CLIENT_SECRET',
+      'QDSR_WAIT_SCALE',
+      'QDSR_DELETION_DONE',
+    ]) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+    resetWorkflowDeps();
+    await sim?.close();
+    await aws?.close();
+  });
+
+  it('is built once per process and rebuilt when its environment changes', () => {
+    const first = workflowDeps();
+    expect(workflowDeps()).toBe(first);
+    expect(first.waitScale).toBe(0.01);
+    process.env.QDSR_DELETION_DONE = 'submitted';
+    const second = workflowDeps();
+    expect(second).not.toBe(first);
+    expect(second.deletionDone).toBe('submitted');
+    delete process.env.QDSR_DELETION_DONE;
+  });
+
+  it('applies test overrides until reset', () => {
+    setWorkflowDeps({ now: () => 42 });
+    expect(workflowDeps().now()).toBe(42);
+    resetWorkflowDeps();
+    expect(workflowDeps().now()).not.toBe(42);
+  });
+
+  it('answers whoami through the real handler with ids only', async () => {
+    const result = await whoamiHandler({}, {} as never);
+    expect(result).toMatchObject({ ok: true, brandId: expect.any(String), userId: expect.any(String) });
+    expect(JSON.stringify(result)).not.toMatch(/@|firstName|lastName/);
+  });
+
+  it('gives each invocation its own limiter gate over one shared client: a denial hands out the reserved slot', async () => {
+    const deps = workflowDeps();
+    // listErasureRequests: 20/min at 75 % → one call per 40 ms at this scale, burst 1.
+    const first = await deps.qualtrics();
+    await first.api.listErasureRequestsPage();
+    const second = await deps.qualtrics();
+    const denied = await second.api.listErasureRequestsPage().catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(ThrottledError);
+    const held = second.reservations();
+    expect(held.length).toBeGreaterThan(0);
+    expect(JSON.stringify(held)).toContain('listErasureRequests');
+
+    // The next attempt, after the exact wait, presents the reservation and is admitted.
+    await new Promise((r) => setTimeout(r, (denied as ThrottledError).waitMs + 5));
+    const third = await deps.qualtrics(held);
+    await expect(third.api.listErasureRequestsPage()).resolves.toMatchObject({ elements: expect.any(Array) });
+    // One OAuth token for all of them: the client (and its token) is shared.
+    expect(sim.counters().tokensIssued).toBe(1);
+  });
+});

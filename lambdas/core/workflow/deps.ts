@@ -1,0 +1,205 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { z } from 'zod';
+import { dynamoDocumentClient, s3Client } from '../aws-clients';
+import { type QualtricsSettings, qualtricsSettingsFromEnv, targetUtilizationFromEnv } from '../config';
+import { ConfigError, DsrError, ErrorNames } from '../errors';
+import { eventPublisherFromEnv } from '../events';
+import { exportWriterFromEnv } from '../export-writer';
+import { createQualtricsClient } from '../qualtrics';
+import type { CallGate, QualtricsApi } from '../qualtrics/types';
+import { RateLimiter, type Reservation } from '../rate-limiter';
+import { requestStoreFromEnv } from '../request-store';
+import { storageNamesFromEnv } from '../tables';
+import type { DeletionDone, LimitedQualtrics, WorkflowDeps } from './env';
+import { waitScaleFromEnv } from './wait';
+
+/**
+ * The dependencies of every step, built lazily from the environment and cached for the process
+ * (a warm Lambda, or the local runtime): request store, export writer, the Qualtrics client behind
+ * the shared rate limiter, the event publisher. A change of the relevant environment (the local
+ * runtime and tests set it) or of the shared SDK clients rebuilds them.
+ */
+
+export const DELETION_DONE_ENV = 'QDSR_DELETION_DONE';
+export const QUALTRICS_SECRET_ENV = 'QUALTRICS_SECRET_ARN';
+/** How long a fetched secret is reused before Secrets Manager is asked again. */
+const SECRET_MAX_AGE_SECONDS = 300;
+/** Step Functions polls are minutes apart: the limiter's period is Qualtrics' minute, scaled like every wait. */
+const LIMITER_PERIOD_MS = 60_000;
+
+const ENV_KEYS = [
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_ENDPOINT_URL_S3',
+  'QDSR_REQUESTS_TABLE',
+  'QDSR_LIMITER_TABLE',
+  'QDSR_EXPORT_BUCKET',
+  'QDSR_EXPORT_KMS_KEY_ID',
+  'QDSR_EVENT_BUS',
+  'QDSR_WAIT_SCALE',
+  'QDSR_TARGET_UTILIZATION',
+  DELETION_DONE_ENV,
+  'QUALTRICS_BASE_URL',
+  'QUALTRICS_DATACENTER',
+  'QUALTRICS_CLIENT_ID',
+  'QUALTRICS_CLIENT_SECRET',
+  QUALTRICS_SECRET_ENV,
+] as const;
+
+export function deletionDoneFromEnv(env: NodeJS.ProcessEnv = process.env): DeletionDone {
+  const raw = env[DELETION_DONE_ENV]?.trim().toLowerCase();
+  if (!raw || raw === 'confirmed') return 'confirmed';
+  if (raw === 'submitted') return 'submitted';
+  throw new ConfigError(
+    DELETION_DONE_ENV,
+    `${DELETION_DONE_ENV} must be "confirmed" (default) or "submitted"`,
+  );
+}
+
+const SecretShape = z.object({
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  datacenter: z.string().min(1).optional(),
+});
+
+/**
+ * Qualtrics settings: from the environment, with the OAuth client from Secrets Manager when
+ * `QUALTRICS_SECRET_ARN` is set (JSON `{clientId, clientSecret, datacenter}`, cached).
+ */
+export async function qualtricsSettings(env: NodeJS.ProcessEnv = process.env): Promise<QualtricsSettings> {
+  const arn = env[QUALTRICS_SECRET_ENV]?.trim();
+  if (!arn) return qualtricsSettingsFromEnv(env);
+  let raw: unknown;
+  try {
+    raw = await getSecret(arn, { transform: 'json', maxAge: SECRET_MAX_AGE_SECONDS });
+  } catch (e) {
+    // Powertools wraps the SDK error (GetParameterError with the SDK error as cause).
+    const err = e as { name?: string; cause?: { name?: string } };
+    const name = (err.name === 'GetParameterError' ? err.cause?.name : err.name) ?? 'Error';
+    if (/NotFound|AccessDenied|Transform|Decryption|InvalidParameter|InvalidRequest/i.test(name)) {
+      throw new ConfigError(
+        QUALTRICS_SECRET_ENV,
+        `cannot read the Qualtrics secret named by ${QUALTRICS_SECRET_ENV} (${name})`,
+      );
+    }
+    // Throttling, network: worth another try later. Never the message (it may quote the secret).
+    throw new DsrError(ErrorNames.Storage, `Secrets Manager unavailable (${name})`, true);
+  }
+  const secret = SecretShape.safeParse(raw);
+  if (!secret.success) {
+    throw new ConfigError(
+      QUALTRICS_SECRET_ENV,
+      'the Qualtrics secret must be JSON {"clientId", "clientSecret", "datacenter"}',
+    );
+  }
+  return qualtricsSettingsFromEnv({
+    ...env,
+    QUALTRICS_CLIENT_ID: secret.data.clientId,
+    QUALTRICS_CLIENT_SECRET: secret.data.clientSecret,
+    QUALTRICS_DATACENTER: env.QUALTRICS_DATACENTER?.trim() || secret.data.datacenter,
+  });
+}
+
+/** The limiter's tenant: one set of buckets per Qualtrics datacenter (or host) and OAuth client. */
+export function limiterTenant(settings: QualtricsSettings): string {
+  return `${settings.datacenter ?? new URL(settings.origin).host}#${settings.clientId}`;
+}
+
+// The client (and its cached OAuth token) is shared by the whole process, but each invocation
+// holds its own limiter reservations: the shared client's gate asks the invocation's gate.
+const invocationGate = new AsyncLocalStorage<CallGate>();
+
+function delegatingGate(fallback: () => CallGate): CallGate {
+  return {
+    before: (endpoint) => (invocationGate.getStore() ?? fallback()).before(endpoint),
+    after: (endpoint, outcome) => (invocationGate.getStore() ?? fallback()).after(endpoint, outcome),
+  };
+}
+
+/** `api` with every call run under `gate` (methods only; the result of a call is untouched). */
+function underGate(api: QualtricsApi, gate: CallGate): QualtricsApi {
+  return new Proxy(api, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => invocationGate.run(gate, () => value.apply(target, args));
+    },
+  });
+}
+
+interface SharedClient {
+  settingsKey: string;
+  api: QualtricsApi;
+  limiter: RateLimiter;
+}
+
+function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
+  const waitScale = waitScaleFromEnv(env);
+  const deletionDone = deletionDoneFromEnv(env);
+  const doc = dynamoDocumentClient();
+  let shared: Promise<SharedClient> | undefined;
+
+  const sharedClient = async (): Promise<SharedClient> => {
+    const settings = await qualtricsSettings(env);
+    const settingsKey = JSON.stringify(settings);
+    const current = await shared?.catch(() => undefined);
+    if (current?.settingsKey === settingsKey) return current;
+    // First use, or the secret changed (rotation): a new client with a new token.
+    const limiter = new RateLimiter({
+      doc,
+      tableName: storageNamesFromEnv(env).limiterTable,
+      tenant: limiterTenant(settings),
+      targetUtilization: targetUtilizationFromEnv(env),
+      periodMs: LIMITER_PERIOD_MS * waitScale,
+    });
+    const api = createQualtricsClient({
+      origin: settings.origin,
+      clientId: settings.clientId,
+      clientSecret: settings.clientSecret,
+      gate: delegatingGate(() => limiter.gate()),
+    });
+    const built: SharedClient = { settingsKey, api, limiter };
+    shared = Promise.resolve(built);
+    return built;
+  };
+
+  return {
+    store: requestStoreFromEnv(env),
+    writer: exportWriterFromEnv(env),
+    events: eventPublisherFromEnv(env),
+    now: Date.now,
+    waitScale,
+    deletionDone,
+    async qualtrics(held: readonly Reservation[] = []): Promise<LimitedQualtrics> {
+      const { api, limiter } = await sharedClient();
+      const gate = limiter.gate({ reservations: held });
+      return { api: underGate(api, gate), reservations: () => gate.reservations() };
+    },
+  };
+}
+
+let cached: { key: string; doc: unknown; s3: unknown; deps: WorkflowDeps } | undefined;
+let overrides: Partial<WorkflowDeps> | undefined;
+
+/** The process's dependencies (with test overrides applied). */
+export function workflowDeps(env: NodeJS.ProcessEnv = process.env): WorkflowDeps {
+  const key = ENV_KEYS.map((k) => `${k}=${env[k] ?? ''}`).join('\n');
+  // The shared SDK clients are replaced when the local runtime re-points them: follow them.
+  const doc = dynamoDocumentClient();
+  const s3 = s3Client();
+  if (!cached || cached.key !== key || cached.doc !== doc || cached.s3 !== s3) {
+    cached = { key, doc, s3, deps: buildFromEnv(env) };
+  }
+  return overrides ? { ...cached.deps, ...overrides } : cached.deps;
+}
+
+/** Tests: replace some dependencies (e.g. a fake Qualtrics, a fixed clock) for every step. */
+export function setWorkflowDeps(partial: Partial<WorkflowDeps>): void {
+  overrides = { ...overrides, ...partial };
+}
+
+/** Drops the cache and the overrides: the next step builds everything from the environment. */
+export function resetWorkflowDeps(): void {
+  cached = undefined;
+  overrides = undefined;
+}

@@ -1,0 +1,267 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type LocalAws, startLocalAws } from '../../../local/aws';
+import { ErrorNames } from '../errors';
+import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
+import type { ErasureRequest } from '../qualtrics/types';
+import { type RequestStore, requestStoreFromEnv } from '../request-store';
+import { AmbiguousCreateError } from './creates';
+import { createErasure, type ErasureEvidence, getErasure } from './erasure';
+import type { StartedErasureState } from './inputs';
+import { fakeQualtrics, qualtricsFailure, RESERVED, testEnv, throttled } from './testing';
+
+const EMAIL = 'jane.doe@example.com';
+
+let aws: LocalAws;
+let store: RequestStore;
+let writer: ExportWriter;
+beforeAll(async () => {
+  aws = await startLocalAws();
+  aws.applyEnv();
+  store = requestStoreFromEnv();
+  writer = exportWriterFromEnv();
+});
+afterAll(() => aws?.close());
+
+async function newRequest(dryRun = false): Promise<string> {
+  const { record } = await store.create({ type: 'deletion', email: EMAIL, dryRun });
+  await store.transition(record.requestId, 'RUNNING', 'STARTED');
+  return record.requestId;
+}
+
+const listed = (e: Partial<ErasureRequest> & { erasureRequestId: string }): ErasureRequest => ({
+  status: 'inProgress',
+  ...e,
+});
+
+describe('createErasure', () => {
+  it('creates the erasure once for the subject, with searchOnly for a dry run', async () => {
+    const requestId = await newRequest(true);
+    const create = vi.fn().mockResolvedValue({ erasureRequestId: 'OP-1' });
+    const env = testEnv({ store, writer, api: fakeQualtrics({ createErasureRequest: create }) });
+
+    const erasure = await createErasure(env, { requestId, erasure: { started: false } });
+    expect(create).toHaveBeenCalledWith([EMAIL], true);
+    expect(erasure).toEqual({
+      started: true,
+      erasureRequestId: 'OP-1',
+      dryRun: true,
+      status: 'inProgress',
+      createdAt: new Date(env.now()).toISOString(),
+      polls: 0,
+      waitUntil: new Date(env.now() + 5000).toISOString(),
+    });
+    const record = await store.get(requestId);
+    expect(record?.status).toBe('WAITING_ON_QUALTRICS');
+    expect(record?.evidence).toMatchObject({
+      erasureRequestId: 'OP-1',
+      searchOnly: true,
+      statuses: [{ status: 'submitted' }],
+    });
+
+    await createErasure(env, { requestId, erasure: { started: false } });
+    expect(create).toHaveBeenCalledTimes(1);
+  });
+
+  it('is done once submitted when QDSR_DELETION_DONE=submitted', async () => {
+    const requestId = await newRequest();
+    const env = testEnv({
+      store,
+      writer,
+      deletionDone: 'submitted',
+      api: fakeQualtrics({ createErasureRequest: vi.fn().mockResolvedValue({ erasureRequestId: 'OP-2' }) }),
+    });
+    const erasure = await createErasure(env, { requestId, erasure: { started: false } });
+    expect(erasure).toMatchObject({ started: true, status: 'submitted' });
+    expect('waitUntil' in erasure).toBe(false);
+  });
+
+  it('adopts the erasure an earlier attempt created (found in the list) instead of creating another', async () => {
+    const requestId = await newRequest();
+    const create = vi.fn().mockRejectedValueOnce(qualtricsFailure(504, 'createErasureRequest'));
+    const since = new Date(Date.now() - 1000).toISOString();
+    const list = vi.fn().mockResolvedValue([
+      listed({
+        erasureRequestId: 'OP-OLD',
+        emailList: [EMAIL],
+        created: '2020-01-01T00:00:00Z',
+        searchOnly: false,
+      }),
+      listed({
+        erasureRequestId: 'OP-OTHER',
+        emailList: ['x@example.org'],
+        created: since,
+        searchOnly: false,
+      }),
+      listed({
+        erasureRequestId: 'OP-MINE',
+        emailList: [EMAIL.toUpperCase()],
+        created: since,
+        searchOnly: false,
+      }),
+    ]);
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({ createErasureRequest: create, listErasureRequests: list }),
+    });
+
+    await expect(createErasure(env, { requestId, erasure: { started: false } })).rejects.toMatchObject({
+      name: ErrorNames.Transient,
+    });
+    const erasure = await createErasure(env, { requestId, erasure: { started: false } });
+    expect(erasure).toMatchObject({ started: true, erasureRequestId: 'OP-MINE' });
+    expect(create).toHaveBeenCalledTimes(1);
+    expect((await store.get(requestId))?.qualtrics.erasureRequestId).toBe('OP-MINE');
+  });
+
+  it('creates after an unknown outcome when the list shows no erasure of ours, and refuses to guess between two', async () => {
+    const requestId = await newRequest();
+    const create = vi
+      .fn()
+      .mockRejectedValueOnce(qualtricsFailure(500, 'createErasureRequest'))
+      .mockResolvedValue({ erasureRequestId: 'OP-NEW' });
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({
+        createErasureRequest: create,
+        listErasureRequests: vi.fn().mockResolvedValue([]),
+      }),
+    });
+    await expect(createErasure(env, { requestId, erasure: { started: false } })).rejects.toThrow();
+    await expect(createErasure(env, { requestId, erasure: { started: false } })).resolves.toMatchObject({
+      erasureRequestId: 'OP-NEW',
+    });
+
+    const other = await newRequest();
+    const now = new Date().toISOString();
+    const two = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({
+        createErasureRequest: vi.fn().mockRejectedValue(qualtricsFailure(502, 'createErasureRequest')),
+        // Without emailList, two single-email erasures since the claim cannot be told apart.
+        listErasureRequests: vi
+          .fn()
+          .mockResolvedValue([
+            listed({ erasureRequestId: 'OP-A', numEmailsRequested: 1, created: now }),
+            listed({ erasureRequestId: 'OP-B', numEmailsRequested: 1, created: now }),
+          ]),
+      }),
+    });
+    await expect(createErasure(two, { requestId: other, erasure: { started: false } })).rejects.toThrow();
+    await expect(
+      createErasure(two, { requestId: other, erasure: { started: false } }),
+    ).rejects.toBeInstanceOf(AmbiguousCreateError);
+  });
+
+  it('returns the limiter wait with its reservations when throttled', async () => {
+    const requestId = await newRequest();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({ createErasureRequest: vi.fn().mockRejectedValue(throttled(3000)) }),
+    });
+    await expect(createErasure(env, { requestId, erasure: { started: false } })).resolves.toEqual({
+      started: false,
+      waitUntil: new Date(env.now() + 3000).toISOString(),
+      reservations: RESERVED,
+    });
+  });
+});
+
+function started(overrides: Partial<StartedErasureState> = {}): StartedErasureState {
+  return {
+    started: true,
+    erasureRequestId: 'OP-P',
+    dryRun: false,
+    status: 'inProgress',
+    createdAt: '2030-01-01T00:00:00.000Z',
+    polls: 0,
+    ...overrides,
+  };
+}
+
+describe('getErasure', () => {
+  it('treats "not found" as still running while the list shows the erasure', async () => {
+    const requestId = await newRequest();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({
+        getErasureRequest: vi
+          .fn()
+          .mockResolvedValue({ erasureRequestId: 'OP-P', status: 'inProgress', found: false }),
+        listErasureRequestsPage: vi
+          .fn()
+          .mockResolvedValueOnce({
+            elements: [listed({ erasureRequestId: 'OP-X' })],
+            next: { skipToken: '2' },
+          })
+          .mockResolvedValueOnce({ elements: [listed({ erasureRequestId: 'OP-P', rawStatus: 'Pending' })] }),
+      }),
+    });
+    const erasure = await getErasure(env, { requestId, erasure: started({ polls: 1 }) });
+    expect(erasure).toEqual({
+      ...started({ polls: 2, qualtricsStatus: 'Pending' }),
+      waitUntil: new Date(env.now() + 5000).toISOString(),
+    });
+    const evidence = (await store.get(requestId))?.evidence as unknown as ErasureEvidence;
+    expect(evidence.statuses.map((s) => s.status)).toEqual(['Pending']);
+  });
+
+  it('fails with a reason when Qualtrics knows the erasure neither by id nor in its list', async () => {
+    const requestId = await newRequest();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({
+        getErasureRequest: vi
+          .fn()
+          .mockResolvedValue({ erasureRequestId: 'OP-P', status: 'inProgress', found: false }),
+        listErasureRequestsPage: vi.fn().mockResolvedValue({ elements: [] }),
+      }),
+    });
+    const erasure = await getErasure(env, { requestId, erasure: started() });
+    expect(erasure.status).toBe('failed');
+    const record = await store.get(requestId);
+    expect(record?.timeline.find((t) => t.step === 'ERASURE_FAILED')?.detail).toBe(
+      'Qualtrics does not know erasure OP-P',
+    );
+  });
+
+  it('completes with the statuses and emailsNotFound in the evidence, not in the state', async () => {
+    const requestId = await newRequest();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({
+        getErasureRequest: vi.fn().mockResolvedValue({
+          erasureRequestId: 'OP-P',
+          status: 'complete',
+          rawStatus: 'Completed',
+          emailsNotFound: [EMAIL],
+          numEmailsRequested: 1,
+          found: true,
+        }),
+      }),
+    });
+    const erasure = await getErasure(env, { requestId, erasure: started() });
+    expect(erasure).toEqual(started({ polls: 1, status: 'complete', qualtricsStatus: 'Completed' }));
+    expect(JSON.stringify(erasure)).not.toContain(EMAIL);
+    const record = await store.get(requestId);
+    expect(record?.evidence).toMatchObject({ emailsNotFound: [EMAIL], statuses: [{ status: 'Completed' }] });
+    expect(record?.qualtrics.erasureStatus).toBe('Completed');
+  });
+
+  it('waits for the limiter, keeping the poll count', async () => {
+    const requestId = await newRequest();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({ getErasureRequest: vi.fn().mockRejectedValue(throttled(10)) }),
+    });
+    const erasure = await getErasure(env, { requestId, erasure: started({ polls: 3 }) });
+    expect(erasure).toMatchObject({ polls: 3, status: 'inProgress', reservations: RESERVED });
+  });
+});

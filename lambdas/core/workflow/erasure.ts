@@ -1,0 +1,267 @@
+import { ThrottledError } from '../errors';
+import { normalizeEmail } from '../privacy';
+import type { ErasureRequest, QualtricsApi } from '../qualtrics/types';
+import type { RequestRecord } from '../request-store';
+import { clip, scrubPii } from '../request-store/scrub';
+import { AmbiguousCreateError, definitelyNotCreated } from './creates';
+import { isoNow, loadRequest, type StepEnv } from './env';
+import type { CreateErasureEvent, ErasureState, GetErasureEvent, StartedErasureState } from './inputs';
+import { limiterWait, withoutWait } from './throttle';
+import { nextPollAt } from './wait';
+
+/**
+ * The erasure (`op-erase-personal-data`): created once (`searchOnly` for a dry run), then polled
+ * until Qualtrics confirms it. What Qualtrics reports (statuses with timestamps, emailsNotFound)
+ * goes to the request record's evidence, never into the state.
+ */
+
+/** The deletion evidence kept in the request record and written to `evidence/<requestId>.json`. */
+export interface ErasureEvidence {
+  erasureRequestId: string;
+  searchOnly: boolean;
+  createdAt: string;
+  /** Each status Qualtrics reported (and our own 'submitted'), when we first saw it. */
+  statuses: Array<{ at: string; status: string }>;
+  /** Personal data (the subject's email, when Qualtrics did not find it): evidence only. */
+  emailsNotFound?: string[];
+  numEmailsRequested?: number;
+  failureReason?: string;
+  /** Set by writeEvidence. */
+  verification?: unknown;
+}
+
+/** How far Qualtrics' clock may differ from ours when matching an erasure to our create attempt. */
+const CLOCK_SKEW_MS = 60_000;
+
+export async function createErasure(
+  env: StepEnv,
+  { requestId, erasure }: CreateErasureEvent,
+): Promise<ErasureState> {
+  if (erasure.started) return erasure; // a re-delivered step: nothing to do
+  const record = await loadRequest(env, requestId);
+  const dryRun = Boolean(record.dryRun);
+  const known = record.qualtrics?.erasureRequestId;
+  if (known) {
+    // A re-run of the request: the erasure exists, we wait on it again.
+    await env.store.transition(
+      requestId,
+      'WAITING_ON_QUALTRICS',
+      'WAITING_ON_QUALTRICS',
+      `erasure ${known} reused`,
+    );
+    return startedErasure(env, known, dryRun, record.qualtrics.erasureCreateClaimedAt);
+  }
+  const q = await env.qualtrics(erasure.reservations);
+  const claim = await env.store.claimQualtricsCreate(requestId, 'erasure');
+  let claimedAt: string | undefined;
+  if (claim.claimed) {
+    claimedAt = claim.claimedAt;
+  } else {
+    if (claim.existingId) return startedErasure(env, claim.existingId, dryRun, claim.claimedAt);
+    // An earlier attempt may have created it: Qualtrics lists erasures, so look before creating.
+    let adopted: ErasureRequest | undefined;
+    try {
+      adopted = await findOwnErasure(q.api, record, claim.claimedAt);
+    } catch (e) {
+      if (!(e instanceof ThrottledError)) throw e;
+      return { started: false, ...limiterWait(env, q, e, 'looking for the erasure of an earlier attempt') };
+    }
+    if (adopted) {
+      env.log.info('erasure of an earlier attempt found; adopting it', {
+        erasureRequestId: adopted.erasureRequestId,
+      });
+      return recordCreated(
+        env,
+        requestId,
+        adopted.erasureRequestId,
+        dryRun,
+        adopted.created ?? claim.claimedAt,
+      );
+    }
+    env.log.info('no erasure of an earlier attempt found; creating it');
+  }
+
+  let erasureRequestId: string;
+  try {
+    ({ erasureRequestId } = await q.api.createErasureRequest([record.email], dryRun));
+  } catch (e) {
+    // Without our claim (an earlier attempt's), there is nothing of ours to release.
+    if (claimedAt && definitelyNotCreated(e)) {
+      try {
+        await env.store.releaseQualtricsCreateClaim(requestId, 'erasure', claimedAt);
+      } catch (release) {
+        env.log.warn('could not release the create claim', { error: (release as Error).name });
+      }
+    }
+    if (e instanceof ThrottledError)
+      return { started: false, ...limiterWait(env, q, e, 'creating the erasure') };
+    throw e;
+  }
+  return recordCreated(env, requestId, erasureRequestId, dryRun);
+}
+
+async function recordCreated(
+  env: StepEnv,
+  requestId: string,
+  erasureRequestId: string,
+  dryRun: boolean,
+  /** When Qualtrics created it, if not just now (an adopted erasure of an earlier attempt). */
+  createdAt?: string,
+): Promise<StartedErasureState> {
+  const stored = await env.store.recordQualtricsId(requestId, 'erasure', erasureRequestId);
+  const at = isoNow(env);
+  const evidence: ErasureEvidence = {
+    erasureRequestId: stored,
+    searchOnly: dryRun,
+    createdAt: createdAt ?? at,
+    statuses: [{ at, status: 'submitted' }],
+  };
+  await env.store.recordEvidence(requestId, evidence as unknown as Record<string, unknown>);
+  await env.store.transition(
+    requestId,
+    'WAITING_ON_QUALTRICS',
+    'WAITING_ON_QUALTRICS',
+    dryRun ? 'erasure (dry run: searchOnly)' : 'erasure',
+  );
+  env.log.info('erasure created', { erasureRequestId: stored, dryRun });
+  return startedErasure(env, stored, dryRun, evidence.createdAt);
+}
+
+function startedErasure(
+  env: StepEnv,
+  erasureRequestId: string,
+  dryRun: boolean,
+  createdAt?: string,
+): StartedErasureState {
+  const created = createdAt ?? isoNow(env);
+  if (env.deletionDone === 'submitted') {
+    return { started: true, erasureRequestId, dryRun, status: 'submitted', createdAt: created, polls: 0 };
+  }
+  return {
+    started: true,
+    erasureRequestId,
+    dryRun,
+    status: 'inProgress',
+    createdAt: created,
+    polls: 0,
+    waitUntil: nextPollAt(env.now(), created, env.waitScale),
+  };
+}
+
+/**
+ * The erasure an earlier attempt of this request created, if Qualtrics lists one: created since
+ * the claim, for the subject alone, with the same searchOnly. Several candidates → ambiguous.
+ */
+async function findOwnErasure(
+  client: QualtricsApi,
+  record: RequestRecord,
+  claimedAt: string | undefined,
+): Promise<ErasureRequest | undefined> {
+  const since = claimedAt ? Date.parse(claimedAt) - CLOCK_SKEW_MS : Number.NEGATIVE_INFINITY;
+  const subject = normalizeEmail(record.email);
+  const dryRun = Boolean(record.dryRun);
+  const candidates = (await client.listErasureRequests()).filter((e) => {
+    const created = e.created ? Date.parse(e.created) : Number.NaN;
+    if (!(created >= since)) return false;
+    if (e.searchOnly !== undefined && e.searchOnly !== dryRun) return false;
+    if (e.emailList) return e.emailList.length === 1 && normalizeEmail(e.emailList[0] as string) === subject;
+    // Without the list of emails, a single-email erasure is the best match there is.
+    return e.numEmailsRequested === undefined || e.numEmailsRequested === 1;
+  });
+  if (candidates.length > 1) throw new AmbiguousCreateError('erasure', claimedAt);
+  return candidates[0];
+}
+
+export async function getErasure(
+  env: StepEnv,
+  { requestId, erasure }: GetErasureEvent,
+): Promise<StartedErasureState> {
+  const q = await env.qualtrics(erasure.reservations);
+  const rest = withoutWait(erasure);
+  let report: ErasureRequest | undefined;
+  try {
+    const byId = await q.api.getErasureRequest(erasure.erasureRequestId);
+    // Qualtrics answers an error to get-by-id until the erasure ends: only the list can tell
+    // "still running" from "never heard of it" (BRIEF §6).
+    report = byId.found ? byId : await findListed(q.api, erasure.erasureRequestId);
+  } catch (e) {
+    if (e instanceof ThrottledError) return { ...rest, ...limiterWait(env, q, e, 'checking the erasure') };
+    throw e;
+  }
+  const polls = erasure.polls + 1;
+  const record = await loadRequest(env, requestId);
+  if (!report) {
+    const reason = `Qualtrics does not know erasure ${erasure.erasureRequestId}`;
+    await noteStatus(env, record, 'unknown to Qualtrics', reason);
+    await env.store.appendTimeline(requestId, 'ERASURE_FAILED', reason);
+    env.log.warn('erasure unknown to Qualtrics', { erasureRequestId: erasure.erasureRequestId, polls });
+    return { ...rest, polls, status: 'failed', qualtricsStatus: 'unknown' };
+  }
+  const qualtricsStatus = clip(report.rawStatus ?? report.status, 64);
+  const failureReason = report.failureReason
+    ? clip(scrubPii(report.failureReason, record.email), 300)
+    : undefined;
+  const changed = await noteStatus(env, record, qualtricsStatus, failureReason, report);
+  if (changed) await env.store.updateQualtrics(requestId, { erasureStatus: qualtricsStatus });
+  const next: StartedErasureState = { ...rest, polls, status: report.status, qualtricsStatus };
+  switch (report.status) {
+    case 'complete':
+      await env.store.appendTimeline(requestId, 'ERASURE_COMPLETE', `Qualtrics status ${qualtricsStatus}`);
+      env.log.info('erasure complete', { polls });
+      return next;
+    case 'failed':
+      await env.store.appendTimeline(
+        requestId,
+        'ERASURE_FAILED',
+        `Qualtrics status ${qualtricsStatus}${failureReason ? `: ${failureReason}` : ''}`,
+      );
+      env.log.warn('erasure failed', { polls, qualtricsStatus });
+      return next;
+    default:
+      return { ...next, waitUntil: nextPollAt(env.now(), erasure.createdAt, env.waitScale) };
+  }
+}
+
+async function findListed(
+  client: QualtricsApi,
+  erasureRequestId: string,
+): Promise<ErasureRequest | undefined> {
+  let cursor: Parameters<QualtricsApi['listErasureRequestsPage']>[0];
+  do {
+    const page = await client.listErasureRequestsPage(cursor);
+    const hit = page.elements.find((e) => e.erasureRequestId === erasureRequestId);
+    if (hit) return hit;
+    cursor = page.next;
+  } while (cursor);
+  return undefined;
+}
+
+/**
+ * Adds a status to the evidence when it differs from the last one seen, with what Qualtrics
+ * reported at the end (emailsNotFound). Returns whether anything changed.
+ */
+async function noteStatus(
+  env: StepEnv,
+  record: RequestRecord,
+  status: string,
+  failureReason?: string,
+  report?: ErasureRequest,
+): Promise<boolean> {
+  const evidence = { ...(record.evidence as ErasureEvidence | undefined) } as ErasureEvidence;
+  const statuses = [...(evidence.statuses ?? [])];
+  const ended = report?.status === 'complete' || report?.status === 'failed';
+  if (statuses.at(-1)?.status === status && !ended) return false;
+  if (statuses.at(-1)?.status !== status) statuses.push({ at: isoNow(env), status });
+  const updated: ErasureEvidence = {
+    ...evidence,
+    erasureRequestId: evidence.erasureRequestId ?? record.qualtrics.erasureRequestId ?? '',
+    searchOnly: evidence.searchOnly ?? Boolean(record.dryRun),
+    createdAt: evidence.createdAt ?? record.createdAt,
+    statuses,
+  };
+  if (report?.emailsNotFound && ended) updated.emailsNotFound = report.emailsNotFound;
+  if (report?.numEmailsRequested !== undefined) updated.numEmailsRequested = report.numEmailsRequested;
+  if (failureReason) updated.failureReason = failureReason;
+  await env.store.recordEvidence(record.requestId, updated as unknown as Record<string, unknown>);
+  return true;
+}

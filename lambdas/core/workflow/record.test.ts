@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalAws, startLocalAws } from '../../../local/aws';
+import { ErrorNames } from '../errors';
+import type { DsrEvent } from '../events';
+import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
+import { type RequestStore, requestStoreFromEnv } from '../request-store';
+import { causeMessage, errorCode, recordCompleted, recordFailed, recordStarted } from './record';
+import { fakeQualtrics, testEnv } from './testing';
+
+const EMAIL = 'Jane.Doe+dsr@Example.com';
+
+let aws: LocalAws;
+let store: RequestStore;
+let writer: ExportWriter;
+beforeAll(async () => {
+  aws = await startLocalAws();
+  aws.applyEnv();
+  store = requestStoreFromEnv();
+  writer = exportWriterFromEnv();
+});
+afterAll(() => aws?.close());
+
+function env() {
+  const e = testEnv({ store, writer, api: fakeQualtrics() });
+  const published: DsrEvent[] = [];
+  e.events.subscribe((x) => published.push(x));
+  return Object.assign(e, { published });
+}
+
+describe('recordStarted', () => {
+  it('moves a received request to RUNNING, and accepts a re-run', async () => {
+    const { record } = await store.create({ type: 'access', email: EMAIL });
+    await expect(recordStarted(env(), { requestId: record.requestId, type: 'access' })).resolves.toEqual({
+      requestId: record.requestId,
+    });
+    await recordStarted(env(), { requestId: record.requestId, type: 'access' });
+    const after = await store.get(record.requestId);
+    expect(after?.status).toBe('RUNNING');
+    expect(after?.timeline.filter((t) => t.step === 'STARTED')).toHaveLength(2);
+  });
+
+  it('refuses the wrong workflow, an unknown request and a finished one', async () => {
+    const { record } = await store.create({ type: 'deletion', email: EMAIL });
+    await expect(recordStarted(env(), { requestId: record.requestId, type: 'access' })).rejects.toMatchObject(
+      {
+        name: ErrorNames.Input,
+      },
+    );
+    await expect(
+      recordStarted(env(), { requestId: '00000000-0000-4000-8000-000000000000', type: 'access' }),
+    ).rejects.toMatchObject({ name: ErrorNames.RequestNotFound });
+    await store.fail(record.requestId, { code: 'X', message: 'x' });
+    await expect(
+      recordStarted(env(), { requestId: record.requestId, type: 'deletion' }),
+    ).rejects.toMatchObject({
+      name: ErrorNames.RequestConflict,
+    });
+  });
+});
+
+describe('recordFailed', () => {
+  it('stores a PII-free reason whatever the Cause quotes, and emits Privacy Request Failed', async () => {
+    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const e = env();
+    const quoted = [EMAIL, EMAIL.toLowerCase(), EMAIL.toUpperCase(), encodeURIComponent(EMAIL)].join(' | ');
+    const cause = JSON.stringify({
+      errorType: 'Oops',
+      errorMessage: `could not process ${quoted}`,
+      trace: ['at x'],
+    });
+
+    const result = await recordFailed(e, {
+      requestId: record.requestId,
+      type: 'access',
+      error: { Error: 'Qualtrics.JobFailed', Cause: cause },
+    });
+
+    expect(result).toEqual({
+      requestId: record.requestId,
+      status: 'FAILED',
+      error: { code: 'QUALTRICS_JOB_FAILED' },
+    });
+    const stored = await store.get(record.requestId);
+    expect(stored?.status).toBe('FAILED');
+    expect(stored?.error?.code).toBe('QUALTRICS_JOB_FAILED');
+    expect(stored?.error?.message).toMatch(/^could not process /);
+    const text = JSON.stringify({ error: stored?.error, timeline: stored?.timeline, events: e.published });
+    for (const form of [EMAIL, EMAIL.toLowerCase(), EMAIL.toUpperCase(), encodeURIComponent(EMAIL)]) {
+      expect(text).not.toContain(form);
+    }
+    expect(e.published).toEqual([
+      {
+        detailType: 'Privacy Request Failed',
+        detail: {
+          requestId: record.requestId,
+          type: 'access',
+          status: 'FAILED',
+          maskedEmail: 'j***@example.com',
+          errorCode: 'QUALTRICS_JOB_FAILED',
+        },
+      },
+    ]);
+  });
+
+  it('keeps the first reason when a failed request is failed again', async () => {
+    const { record } = await store.create({ type: 'access', email: EMAIL });
+    await recordFailed(env(), {
+      requestId: record.requestId,
+      type: 'access',
+      error: { Error: 'A.First', Cause: 'one' },
+    });
+    await recordFailed(env(), {
+      requestId: record.requestId,
+      type: 'access',
+      error: { Error: 'B.Second', Cause: 'two' },
+    });
+    expect((await store.get(record.requestId))?.error).toEqual({ code: 'A_FIRST', message: 'one' });
+  });
+
+  it('derives codes and messages from Step Functions errors', () => {
+    expect(errorCode('Qualtrics.RateLimited')).toBe('QUALTRICS_RATE_LIMITED');
+    expect(errorCode('States.TaskFailed')).toBe('STATES_TASK_FAILED');
+    expect(errorCode('Internal.Error')).toBe('INTERNAL_ERROR');
+    expect(errorCode('')).toBe('UNKNOWN');
+    expect(causeMessage('{"errorMessage":"boom","errorType":"X"}')).toBe('boom');
+    expect(causeMessage('plain words')).toBe('plain words');
+    expect(causeMessage({ errorMessage: 'obj' })).toBe('obj');
+    expect(causeMessage(undefined)).toBe('');
+  });
+});
+
+describe('recordCompleted', () => {
+  it('completes an access request with its counts and emits ids and counts only', async () => {
+    const { record } = await store.create({ type: 'access', email: EMAIL });
+    await store.transition(record.requestId, 'RUNNING', 'STARTED');
+    const e = env();
+    const result = {
+      counts: { directoriesSearched: 3, contactsFound: 2, files: 4 },
+      manifestKey: `exports/${record.requestId}/manifest.json`,
+      qualtrics: { customerDataRequestId: 'CDR_1', fileIds: ['F1'] },
+    };
+    const summary = await recordCompleted(e, { requestId: record.requestId, type: 'access', result });
+
+    expect(summary).toMatchObject({
+      requestId: record.requestId,
+      type: 'access',
+      status: 'COMPLETED',
+      counts: result.counts,
+      qualtrics: result.qualtrics,
+      export: { bucket: writer.bucket, prefix: `exports/${record.requestId}/` },
+      finishedAt: expect.any(String),
+    });
+    const stored = await store.get(record.requestId);
+    expect(stored?.status).toBe('COMPLETED');
+    expect(stored?.counts).toEqual(result.counts);
+    expect(stored?.qualtrics.customerDataRequestId).toBe('CDR_1');
+    expect(e.published[0]?.detail).toEqual({
+      requestId: record.requestId,
+      type: 'access',
+      status: 'COMPLETED',
+      maskedEmail: 'j***@example.com',
+      counts: result.counts,
+      qualtrics: result.qualtrics,
+    });
+  });
+
+  it('rejects a result of the wrong shape', async () => {
+    const { record } = await store.create({ type: 'deletion', email: EMAIL });
+    await expect(
+      recordCompleted(env(), { requestId: record.requestId, type: 'deletion', result: { counts: {} } }),
+    ).rejects.toMatchObject({ name: ErrorNames.Input });
+  });
+});

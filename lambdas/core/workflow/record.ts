@@ -1,0 +1,182 @@
+import { InputError } from '../errors';
+import { RequestNotFoundError } from '../request-store';
+import { clip, scrubPii } from '../request-store/scrub';
+import { exportPrefix } from '../tables';
+import { loadRequest, type StepEnv } from './env';
+import {
+  AccessResult,
+  type AccessResultValue,
+  DeletionResult,
+  type DeletionResultValue,
+  type RecordCompletedEvent,
+  type RecordFailedEvent,
+  type RecordStartedEvent,
+} from './inputs';
+
+/** The request-store steps that open and close every workflow. */
+
+export async function recordStarted(
+  env: StepEnv,
+  { requestId, type }: RecordStartedEvent,
+): Promise<{ requestId: string }> {
+  const record = await loadRequest(env, requestId);
+  if (record.type !== type) {
+    throw new InputError(`request ${requestId} is a ${record.type} request, not ${type}`);
+  }
+  // RUNNING or WAITING_ON_QUALTRICS again: a re-run; COMPLETED or FAILED: the store refuses.
+  await env.store.transition(requestId, 'RUNNING', 'STARTED', `${type} workflow started`);
+  env.log.info('request started', { type });
+  return { requestId };
+}
+
+export interface AccessSummary {
+  requestId: string;
+  type: 'access';
+  status: 'COMPLETED';
+  startedAt?: string;
+  finishedAt?: string;
+  counts: AccessResultValue['counts'];
+  qualtrics: AccessResultValue['qualtrics'];
+  export: { bucket: string; prefix: string; manifestKey: string };
+}
+
+export interface DeletionSummary extends DeletionResultValue {
+  requestId: string;
+  type: 'deletion';
+  status: 'COMPLETED';
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export async function recordCompleted(
+  env: StepEnv,
+  { requestId, type, result }: RecordCompletedEvent,
+): Promise<AccessSummary | DeletionSummary> {
+  const record = await loadRequest(env, requestId);
+  if (record.type !== type) {
+    throw new InputError(`request ${requestId} is a ${record.type} request, not ${type}`);
+  }
+  let summary: AccessSummary | DeletionSummary;
+  if (type === 'access') {
+    const r = parseResult(AccessResult, result);
+    const done = await env.store.complete(requestId, { counts: r.counts, qualtrics: r.qualtrics });
+    summary = {
+      requestId,
+      type,
+      status: 'COMPLETED',
+      startedAt: done.startedAt,
+      finishedAt: done.finishedAt,
+      counts: r.counts,
+      qualtrics: r.qualtrics,
+      export: { bucket: env.writer.bucket, prefix: exportPrefix(requestId), manifestKey: r.manifestKey },
+    };
+    await env.events.publish({
+      detailType: 'Privacy Request Completed',
+      detail: {
+        requestId,
+        type,
+        status: 'COMPLETED',
+        maskedEmail: record.maskedEmail,
+        counts: r.counts,
+        qualtrics: r.qualtrics,
+      },
+    });
+  } else {
+    const r = parseResult(DeletionResult, result);
+    const counts: Record<string, number> =
+      'contactsRemaining' in r.verification ? { contactsRemaining: r.verification.contactsRemaining } : {};
+    const done = await env.store.complete(requestId, {
+      counts,
+      qualtrics: { erasureRequestId: r.qualtrics.erasureRequestId, erasureStatus: r.qualtrics.status },
+    });
+    summary = {
+      requestId,
+      type,
+      status: 'COMPLETED',
+      startedAt: done.startedAt,
+      finishedAt: done.finishedAt,
+      ...r,
+    };
+    await env.events.publish({
+      detailType: 'Privacy Request Completed',
+      detail: {
+        requestId,
+        type,
+        status: 'COMPLETED',
+        maskedEmail: record.maskedEmail,
+        dryRun: r.dryRun,
+        counts,
+        qualtrics: { erasureRequestId: r.qualtrics.erasureRequestId, status: r.qualtrics.status },
+      },
+    });
+  }
+  env.log.info('request completed', { type });
+  return summary;
+}
+
+function parseResult<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+  value: unknown,
+): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InputError('the workflow result does not have the expected shape');
+  return parsed.data;
+}
+
+/** `Qualtrics.JobFailed` → `QUALTRICS_JOB_FAILED` (the same rule as DsrError.code). */
+export function errorCode(errorName: string): string {
+  const code = errorName
+    .replace(/[^A-Za-z0-9.]+/g, '_')
+    .replace(/\./g, '_')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toUpperCase();
+  return code || 'UNKNOWN';
+}
+
+/**
+ * The readable part of a Step Functions `Cause`: a Lambda error's cause is JSON with an
+ * `errorMessage`; a Fail state's is plain text.
+ */
+export function causeMessage(cause: unknown): string {
+  if (typeof cause === 'string') {
+    try {
+      const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+      if (parsed && typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+    } catch {
+      // Plain text.
+    }
+    return cause;
+  }
+  if (
+    cause &&
+    typeof cause === 'object' &&
+    typeof (cause as { errorMessage?: unknown }).errorMessage === 'string'
+  ) {
+    return (cause as { errorMessage: string }).errorMessage;
+  }
+  return '';
+}
+
+export async function recordFailed(
+  env: StepEnv,
+  { requestId, type, error }: RecordFailedEvent,
+): Promise<{ requestId: string; status: 'FAILED'; error: { code: string } }> {
+  const record = await env.store.get(requestId);
+  if (!record) throw new RequestNotFoundError(requestId);
+  const code = errorCode(error.Error);
+  // Whatever reached the Cause, the subject's email never reaches the record (any case, any encoding).
+  const message = clip(scrubPii(causeMessage(error.Cause), record.email), 1000) || 'no details';
+  const failed = await env.store.fail(requestId, { code, message });
+  await env.events.publish({
+    detailType: 'Privacy Request Failed',
+    detail: {
+      requestId,
+      type,
+      status: 'FAILED',
+      maskedEmail: record.maskedEmail,
+      errorCode: failed.error?.code ?? code,
+    },
+  });
+  env.log.warn('request failed', { type, errorCode: code });
+  return { requestId, status: 'FAILED', error: { code: failed.error?.code ?? code } };
+}

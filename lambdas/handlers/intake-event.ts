@@ -1,0 +1,83 @@
+import middy from '@middy/core';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { ApiError, MAX_BODY_BYTES, submitRequest, validateCreateRequest } from '../core/api';
+import type { CreateRequestInput } from '../core/request-store';
+import { workflowDeps } from '../core/workflow/deps';
+import { workflowStarter } from '../core/workflow-starter';
+import { stepLogger } from '../middleware';
+
+/**
+ * EventBridge `Privacy Request Submitted` → a request, validated exactly like `POST /requests`,
+ * recorded and started. An invalid event is logged by its code only and dropped (retrying it
+ * cannot help); a failure to record or start is thrown, so Lambda retries the event — the event
+ * id is the default idempotency key, so a retried event never makes a second request.
+ */
+
+export const INTAKE_DETAIL_TYPE = 'Privacy Request Submitted';
+
+// The shared logger: JSON lines, silent outside Lambda unless POWERTOOLS_LOG_LEVEL asks, emails scrubbed.
+const logger = stepLogger.createChild({ persistentKeys: { handler: 'intakeEvent' } });
+
+export type IntakeResult =
+  | { accepted: true; requestId: string; status: string; created: boolean }
+  | { accepted: false; code: string };
+
+export async function handleIntakeEvent(event: EventBridgeEvent<string, unknown>): Promise<IntakeResult> {
+  let input: CreateRequestInput;
+  try {
+    input = intakeInput(event);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    // The message names the rule broken but never the value; the code alone is enough to alert on.
+    logger.warn('privacy request event rejected', { code: err.code, eventId: safeEventId(event) });
+    return { accepted: false, code: err.code };
+  }
+  try {
+    const { record, created, status } = await submitRequest(
+      { store: workflowDeps().store, starter: workflowStarter() },
+      input,
+    );
+    logger.info('privacy request event accepted', { requestId: record.requestId, created, status });
+    return { accepted: true, requestId: record.requestId, status, created };
+  } catch (err) {
+    // Bad input the store caught (an idempotency key reused for another request): drop the event.
+    if (err instanceof ApiError ? err.status < 500 : (err as Error)?.name === 'Input.Invalid') {
+      const code = String((err as { code?: unknown }).code ?? 'INVALID_INPUT');
+      logger.warn('privacy request event rejected', { code, eventId: safeEventId(event) });
+      return { accepted: false, code };
+    }
+    logger.error('privacy request event failed', {
+      errorName: (err as Error)?.name ?? 'Error',
+      code: (err as { code?: unknown })?.code,
+    });
+    throw err;
+  }
+}
+
+function intakeInput(event: EventBridgeEvent<string, unknown>): CreateRequestInput {
+  if (event?.['detail-type'] !== INTAKE_DETAIL_TYPE) {
+    throw new ApiError(400, 'UNSUPPORTED_EVENT', `only "${INTAKE_DETAIL_TYPE}" events start requests`);
+  }
+  let size: number;
+  try {
+    size = Buffer.byteLength(JSON.stringify(event.detail) ?? '');
+  } catch {
+    throw new ApiError(400, 'INVALID_BODY', 'the event detail is not serializable JSON');
+  }
+  if (size > MAX_BODY_BYTES) {
+    throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `the event detail must be at most ${MAX_BODY_BYTES} bytes`);
+  }
+  const input = validateCreateRequest(event.detail);
+  const eventId = safeEventId(event);
+  // EventBridge delivers at least once, and a failed invocation is retried with the same event:
+  // without a key of its own, the event id makes the request idempotent.
+  if (input.idempotencyKey === undefined && eventId) input.idempotencyKey = `event:${eventId}`;
+  return input;
+}
+
+function safeEventId(event: EventBridgeEvent<string, unknown>): string | undefined {
+  const id = event?.id;
+  return typeof id === 'string' && /^[A-Za-z0-9-]{1,100}$/.test(id) ? id : undefined;
+}
+
+export const handler = middy(handleIntakeEvent);

@@ -1,0 +1,34 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { HandlerName } from '../catalog';
+import { workflowDeps } from '../core/workflow/deps';
+import type { StepEnv } from '../core/workflow/env';
+import { stepErrors } from './errors';
+import { type LoggedContext, stepLogging } from './logger';
+
+export { INTERNAL_ERROR, InternalError, stepErrors, toStepError } from './errors';
+export { type LoggedContext, requestIdOf, scrubLogValue, stepLogger, stepLogging } from './logger';
+export { parseStepEvent } from './parse';
+
+/** The Lambda context a step handler sees: the invocation's logger and the step's dependencies. */
+export type StepContext = LoggedContext & { env: StepEnv };
+
+/** Puts the step's dependencies (with the invocation's logger) on `context.env`. */
+export function stepDependencies(): MiddlewareObj<unknown, unknown, Error, StepContext> {
+  return {
+    before: (request) => {
+      request.context.env = { ...workflowDeps(), log: request.context.log };
+    },
+  };
+}
+
+/**
+ * Everything a workflow step handler needs around its one line of logic, in order: logging with
+ * the request id (first in, so it also logs failures of the others), error mapping, dependencies.
+ */
+export function workflowStep(step: HandlerName): MiddlewareObj<unknown, unknown, Error, StepContext>[] {
+  return [
+    stepLogging(step) as MiddlewareObj<unknown, unknown, Error, StepContext>,
+    stepErrors(step) as MiddlewareObj<unknown, unknown, Error, StepContext>,
+    stepDependencies(),
+  ];
+}

@@ -1,0 +1,206 @@
+import { ErrorNames, QualtricsError } from '../../../lambdas/core/errors';
+import { emailProblem, normalizeEmail } from '../../../lambdas/core/privacy';
+import type { RequestRecord, RequestType } from '../../../lambdas/core/request-store';
+import { workflowDeps } from '../../../lambdas/core/workflow/deps';
+import { errorCode } from '../../../lambdas/core/workflow/record';
+import { runWorkflow } from '../../engine/workflows';
+import { type Runtime, startRuntime } from '../../runtime';
+import { CliError, ExitCode } from '../exit-codes';
+import type { CommonOptions } from '../main';
+import { createProgress, type Progress } from '../progress';
+import { connectionError } from './health';
+
+/** `access`, `delete`, `status` and `retry`: one privacy request, run to its end in this process. */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function access(email: string, o: CommonOptions & { out: string }): Promise<number> {
+  return submit('access', email, o, { out: o.out });
+}
+
+export async function deletion(email: string, o: CommonOptions & { dryRun?: boolean }): Promise<number> {
+  return submit('deletion', email, o, { dryRun: Boolean(o.dryRun) });
+}
+
+async function submit(
+  type: RequestType,
+  email: string,
+  o: CommonOptions,
+  extra: { out?: string; dryRun?: boolean },
+): Promise<number> {
+  // Bad input ends here: nothing started, nothing recorded, and the address is never echoed.
+  const problem = emailProblem(email);
+  if (problem) throw new CliError(ExitCode.BadInput, `invalid email: ${problem}`);
+  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale });
+  const progress = createProgress();
+  try {
+    progress.line(runtime.describe());
+    await preflight(runtime);
+    const deps = workflowDeps();
+    const { record } = await deps.store.create({ type, email: normalizeEmail(email), dryRun: extra.dryRun });
+    progress.line(
+      `request ${record.requestId}: ${type}${extra.dryRun ? ' (dry run)' : ''} for ${record.maskedEmail}`,
+    );
+    return await runToEnd(runtime, record.requestId, type, o, progress, extra.out);
+  } finally {
+    progress.done();
+    await runtime.close();
+  }
+}
+
+/**
+ * A token and `whoami` before anything is recorded, so wrong credentials or an unreachable
+ * Qualtrics end with exit 3 naming the setting, not with a FAILED request.
+ */
+async function preflight(runtime: Runtime): Promise<void> {
+  try {
+    const { api } = await workflowDeps().qualtrics();
+    await api.whoami();
+  } catch (err) {
+    const mapped = connectionError(err, runtime.target);
+    if (mapped instanceof CliError) throw mapped;
+    // A transient fault or a limiter wait is not a configuration problem: the workflow retries those.
+    if (err instanceof QualtricsError && err.retryable) return;
+    if (err instanceof Error && err.name === ErrorNames.Throttled) return;
+    throw mapped;
+  }
+}
+
+async function runToEnd(
+  runtime: Runtime,
+  requestId: string,
+  type: RequestType,
+  o: CommonOptions,
+  progress: Progress,
+  out?: string,
+): Promise<number> {
+  const run = await runWorkflow({
+    type,
+    requestId,
+    waitScale: runtime.waitScale,
+    onEvent: (e) => progress.workflowEvent(e),
+  });
+  const deps = workflowDeps();
+  let record = await deps.store.get(requestId);
+  if (!record) throw new Error(`request ${requestId} vanished from the request store`);
+  if (run.status === 'FAILED' && record.status !== 'FAILED') {
+    // The execution itself ended (timeout, an error outside every Catch): no request stays open.
+    record = await deps.store.fail(requestId, {
+      code: errorCode(run.error?.Error ?? 'Execution.Failed'),
+      message: `the workflow execution failed (${run.error?.Error ?? 'unknown error'})`,
+    });
+  }
+  if (run.status === 'SUCCEEDED' && record.status === 'COMPLETED') {
+    const summary = { ...(run.output as Record<string, unknown>) };
+    if (type === 'access') {
+      const localDir = await deps.writer.copyBundleTo(requestId, out ?? './exports');
+      const exp = (summary.export ?? {}) as Record<string, unknown>;
+      summary.export = { bucket: exp.bucket, prefix: exp.prefix, localDir };
+    }
+    progress.line(`request ${requestId}: COMPLETED`);
+    print(o, summary, humanSummary(summary));
+    return ExitCode.Ok;
+  }
+  const failed = failedSummary(record);
+  progress.line(`request ${requestId}: FAILED (${failed.error.code})`);
+  print(
+    o,
+    failed,
+    `request ${requestId} FAILED: ${failed.error.message}\n  retry with: qualtrics-dsr retry ${requestId}\n`,
+  );
+  return ExitCode.RequestFailed;
+}
+
+export function failedSummary(record: RequestRecord) {
+  return {
+    requestId: record.requestId,
+    type: record.type,
+    status: 'FAILED' as const,
+    ...(record.type === 'deletion' ? { dryRun: Boolean(record.dryRun) } : {}),
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+    counts: record.counts,
+    qualtrics: {
+      customerDataRequestId: record.qualtrics.customerDataRequestId,
+      fileIds: record.qualtrics.fileIds,
+      erasureRequestId: record.qualtrics.erasureRequestId,
+    },
+    error: record.error ?? { code: 'UNKNOWN', message: 'the workflow ended without recording a reason' },
+  };
+}
+
+function humanSummary(s: Record<string, unknown>): string {
+  const lines = [`request ${s.requestId} ${s.status} (${s.type}${s.dryRun ? ', dry run' : ''})`];
+  const counts = s.counts as Record<string, number> | undefined;
+  if (counts)
+    lines.push(
+      `  ${Object.entries(counts)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}`,
+    );
+  const exp = s.export as { localDir?: string } | undefined;
+  if (exp?.localDir) lines.push(`  bundle: ${exp.localDir}`);
+  if (s.type === 'deletion') {
+    const q = s.qualtrics as { erasureRequestId?: string; status?: string } | undefined;
+    const v = s.verification as { contactsRemaining?: number } | undefined;
+    lines.push(
+      `  erasure ${q?.erasureRequestId ?? '?'}: ${q?.status ?? '?'}; subject found: ${s.subjectFound}`,
+    );
+    if (v?.contactsRemaining !== undefined) lines.push(`  contacts remaining: ${v.contactsRemaining}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function print(o: CommonOptions, doc: unknown, human: string): void {
+  process.stdout.write(o.json ? `${JSON.stringify(doc)}\n` : human);
+}
+
+async function knownRequest(requestId: string): Promise<RequestRecord> {
+  if (!UUID.test(requestId)) throw new CliError(ExitCode.BadInput, 'unknown request id (expected a UUID)');
+  const record = await workflowDeps().store.get(requestId);
+  if (!record) throw new CliError(ExitCode.BadInput, `unknown request id ${requestId}`);
+  return record;
+}
+
+export async function status(requestId: string, o: CommonOptions): Promise<number> {
+  if (!UUID.test(requestId)) throw new CliError(ExitCode.BadInput, 'unknown request id (expected a UUID)');
+  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale, qualtrics: false });
+  try {
+    await knownRequest(requestId);
+    const doc = await workflowDeps().store.getStatusDocument(requestId);
+    if (!doc) throw new CliError(ExitCode.BadInput, `unknown request id ${requestId}`);
+    const human = [
+      `request ${doc.requestId} ${doc.status} (${doc.type}, ${doc.maskedEmail})`,
+      ...doc.timeline.map((t) => `  ${t.at}  ${t.step}${t.detail ? `  ${t.detail}` : ''}`),
+      ...(doc.error ? [`  error: ${doc.error.code}: ${doc.error.message}`] : []),
+      '',
+    ].join('\n');
+    print(o, doc, human);
+    return ExitCode.Ok;
+  } finally {
+    await runtime.close();
+  }
+}
+
+export async function retry(requestId: string, o: CommonOptions & { out?: string }): Promise<number> {
+  if (!UUID.test(requestId)) throw new CliError(ExitCode.BadInput, 'unknown request id (expected a UUID)');
+  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale });
+  const progress = createProgress();
+  try {
+    progress.line(runtime.describe());
+    const record = await knownRequest(requestId);
+    if (record.status !== 'FAILED') {
+      throw new CliError(
+        ExitCode.BadInput,
+        `request ${requestId} is ${record.status}; only a FAILED request can be retried`,
+      );
+    }
+    await preflight(runtime);
+    await workflowDeps().store.reopenForRetry(requestId);
+    progress.line(`request ${requestId}: retrying ${record.type}, reusing Qualtrics jobs already created`);
+    return await runToEnd(runtime, requestId, record.type, o, progress, o.out);
+  } finally {
+    progress.done();
+    await runtime.close();
+  }
+}

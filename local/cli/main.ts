@@ -1,0 +1,155 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, isDsrError } from '../../lambdas/core/errors';
+import * as healthCmd from './commands/health';
+import * as requests from './commands/requests';
+import * as serveCmd from './commands/serve';
+import * as simulatorCmd from './commands/simulator';
+import { CliError, ExitCode } from './exit-codes';
+
+/**
+ * `qualtrics-dsr` (and `npm start --`): the CLI contract of BRIEF §3. Each command lives in
+ * ./commands; this file only parses arguments and maps failures to exit codes.
+ */
+
+export interface CommonOptions {
+  dataDir: string;
+  waitScale?: number;
+  json?: boolean;
+}
+
+const positiveNumber = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive number`);
+  return n;
+};
+
+const port = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be a port number (0–65535)');
+  return n;
+};
+
+function common(cmd: Command, opts: { json?: boolean } = { json: true }): Command {
+  cmd
+    .addOption(
+      new Option('--data-dir <dir>', 'where local DynamoDB and S3 keep their data').default(
+        './.qualtrics-dsr',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--wait-scale <factor>',
+        'multiplies every wait (polls, limiter waits, Retry backoff, Retry-After)',
+      ).argParser(positiveNumber('--wait-scale')),
+    );
+  if (opts.json) cmd.option('--json', 'print exactly one JSON document (the final summary) on stdout');
+  return cmd;
+}
+
+export function buildProgram(run: (action: () => Promise<number>) => void): Command {
+  const program = new Command('qualtrics-dsr')
+    .description('Fulfil GDPR/CCPA access and deletion requests against Qualtrics')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  common(program.command('access').argument('<email>', "the data subject's email"))
+    .description('export everything Qualtrics holds on the subject into a bundle')
+    .option('--out <dir>', 'copy the bundle to <dir>/<requestId>/', './exports')
+    .action(async (email: string, o: CommonOptions & { out: string }) =>
+      run(async () => requests.access(email, o)),
+    );
+
+  common(program.command('delete').argument('<email>', "the data subject's email"))
+    .description('erase the subject from Qualtrics (an erasure request), with evidence')
+    .option('--dry-run', "only report what would be erased (Qualtrics' searchOnly)")
+    .action(async (email: string, o: CommonOptions & { dryRun?: boolean }) =>
+      run(async () => requests.deletion(email, o)),
+    );
+
+  common(program.command('status').argument('<requestId>', 'the id printed when the request was submitted'))
+    .description("print a request's status document")
+    .action(async (requestId: string, o: CommonOptions) => run(async () => requests.status(requestId, o)));
+
+  common(program.command('retry').argument('<requestId>', 'a FAILED request'))
+    .description('resume a FAILED request from its failed step, reusing Qualtrics jobs already created')
+    .option('--out <dir>', 'for an access request: copy the bundle to <dir>/<requestId>/', './exports')
+    .action(async (requestId: string, o: CommonOptions & { out: string }) =>
+      run(async () => requests.retry(requestId, o)),
+    );
+
+  common(program.command('health'))
+    .description('check the Qualtrics connection: token, whoami, granted vs required scopes')
+    .action(async (o: CommonOptions) => run(async () => healthCmd.health(o)));
+
+  common(program.command('serve'), { json: false })
+    .description('the HTTP API (same routes as API Gateway) on 127.0.0.1')
+    .addOption(new Option('--port <port>', 'port on 127.0.0.1').default(3000).argParser(port))
+    .action(async (o: CommonOptions & { port: number }) => run(async () => serveCmd.serve(o)));
+
+  program
+    .command('simulator')
+    .description('run the built-in Qualtrics simulator on its own (127.0.0.1)')
+    .addOption(new Option('--port <port>', 'port on 127.0.0.1').default(4010).argParser(port))
+    .addOption(
+      new Option(
+        '--time-scale <factor>',
+        'multiplies simulated durations (rate-limit window, jobs, token TTL)',
+      )
+        .default(1)
+        .argParser(positiveNumber('--time-scale')),
+    )
+    .action(async (o: { port: number; timeScale: number }) => run(async () => simulatorCmd.simulator(o)));
+
+  return program;
+}
+
+/** Runs the CLI; resolves the exit code (the process exits with it). */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  let pending: Promise<void> | undefined;
+  const program = buildProgram((action) => {
+    pending = action().then(
+      (code) => {
+        exitCode = code;
+      },
+      (err) => {
+        exitCode = reportError(err);
+      },
+    );
+  });
+  program.configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    writeOut: (s) => process.stdout.write(s),
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version are not errors.
+      if (err.exitCode === 0) return ExitCode.Ok;
+      return ExitCode.BadInput;
+    }
+    return reportError(err);
+  }
+  if (pending) await pending;
+  return exitCode;
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CliError) {
+    process.stderr.write(`qualtrics-dsr: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`qualtrics-dsr: configuration: ${err.message} (fix ${err.setting})\n`);
+    return ExitCode.ConfigOrConnection;
+  }
+  if (isDsrError(err) && err.name === 'Input.Invalid') {
+    process.stderr.write(`qualtrics-dsr: ${err.message}\n`);
+    return ExitCode.BadInput;
+  }
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  process.stderr.write(`qualtrics-dsr: ${message}\n`);
+  return ExitCode.RequestFailed;
+}

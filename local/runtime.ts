@@ -1,0 +1,95 @@
+import { resolve } from 'node:path';
+import { qualtricsConfigured, qualtricsSettingsFromEnv } from '../lambdas/core/config';
+import { ConfigError } from '../lambdas/core/errors';
+import { startLocalAws } from './aws';
+import { SIMULATOR_CLIENT, type Simulator, startSimulator } from './simulator';
+
+/**
+ * The embedded default (BRIEF §3): DynamoDB (dynalite) and S3 (s3rver) in-process and persisted
+ * under the data dir, and Qualtrics = the built-in simulator unless Qualtrics settings are present.
+ * The handlers read their settings from the environment, exactly as in Lambda, so the runtime
+ * only sets environment variables.
+ */
+
+/** Against the simulator a run takes seconds: every wait (and the simulator's clock) runs 100× faster. */
+export const SIMULATOR_WAIT_SCALE = 0.01;
+
+export interface RuntimeOptions {
+  dataDir: string;
+  waitScale?: number;
+  /** Also start local DynamoDB and S3 (every command but `simulator`). */
+  storage?: boolean;
+  /** Also set up Qualtrics (the simulator unless settings are present); `status` needs none. */
+  qualtrics?: boolean;
+  simulatorPort?: number;
+}
+
+export interface Runtime {
+  target: 'simulator' | 'tenant';
+  /** Qualtrics origin the run talks to. */
+  origin: string;
+  /** Which setting chose it, for the first progress line. */
+  describe(): string;
+  waitScale: number;
+  dataDir: string;
+  simulator?: Simulator;
+  close(): Promise<void>;
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const env = process.env;
+  const dataDir = resolve(options.dataDir);
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    let target: Runtime['target'];
+    let origin: string;
+    let simulator: Simulator | undefined;
+    let waitScale: number;
+    if (options.qualtrics === false) {
+      target = qualtricsConfigured(env) ? 'tenant' : 'simulator';
+      origin = '';
+      waitScale = options.waitScale ?? 1;
+    } else if (qualtricsConfigured(env)) {
+      const settings = qualtricsSettingsFromEnv(env);
+      target = 'tenant';
+      origin = settings.origin;
+      waitScale = options.waitScale ?? 1;
+    } else {
+      waitScale = options.waitScale ?? SIMULATOR_WAIT_SCALE;
+      simulator = await startSimulator({ timeScale: waitScale, port: options.simulatorPort ?? 0 });
+      closers.push(() => simulator!.close());
+      target = 'simulator';
+      origin = simulator.url;
+      env.QUALTRICS_BASE_URL = simulator.url;
+      env.QUALTRICS_CLIENT_ID = SIMULATOR_CLIENT.clientId;
+      env.QUALTRICS_CLIENT_SECRET = SIMULATOR_CLIENT.clientSecret;
+    }
+    if (!(waitScale > 0) || !Number.isFinite(waitScale)) {
+      throw new ConfigError('--wait-scale', '--wait-scale must be a positive number');
+    }
+    env.QDSR_WAIT_SCALE = String(waitScale);
+    if (options.storage !== false) {
+      const aws = await startLocalAws({ dataDir });
+      closers.push(() => aws.close());
+      aws.applyEnv();
+    }
+    return {
+      target,
+      origin,
+      waitScale,
+      dataDir,
+      simulator,
+      describe: () =>
+        target === 'simulator'
+          ? `Qualtrics: the built-in simulator at ${origin} (set QUALTRICS_BASE_URL or QUALTRICS_DATACENTER to use a real tenant)`
+          : `Qualtrics: ${origin} (from ${env.QUALTRICS_BASE_URL ? 'QUALTRICS_BASE_URL' : 'QUALTRICS_DATACENTER'})`,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,175 @@
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { RequestType } from '../../lambdas/core/request-store';
+import { resetWorkflowDeps } from '../../lambdas/core/workflow/deps';
+import { setWorkflowStarter, type WorkflowStarter } from '../../lambdas/core/workflow-starter';
+import { type BackgroundWorkflows, createBackgroundWorkflows } from '../../local/api/background-workflows';
+import { type ApiServer, startApiServer } from '../../local/api/server';
+import { type LocalAws, startLocalAws } from '../../local/aws';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/dynamo';
+import { type RunWorkflowOptions, runWorkflow, type WorkflowRun } from '../../local/engine/workflows';
+import {
+  SIMULATOR_CLIENT,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from '../../local/simulator';
+
+/**
+ * The local API as `serve` runs it, on real parts: the node:http server on 127.0.0.1 calling the
+ * `api` Lambda handler, dynalite + s3rver, the simulator over HTTP, and the embedded engine in the
+ * background — behind a spy starter that records every start and can hold runs at a gate.
+ */
+
+export interface ApiWorld {
+  url: string;
+  aws: LocalAws;
+  sim: Simulator;
+  server: ApiServer;
+  workflows: BackgroundWorkflows;
+  /** Every start and redrive the API asked for, in order. */
+  starts: Array<{ type: RequestType; requestId: string }>;
+  redrives: Array<{ type: RequestType; requestId: string }>;
+  /** Makes the next starts throw (a Step Functions outage) while true. */
+  failStarts: boolean;
+  /** Holds every workflow run until `release()` (to see a request before it completes). */
+  hold(): void;
+  release(): void;
+  /** Items in the requests table (records and idempotency keys). */
+  countRequestItems(): Promise<number>;
+  setEnv(vars: Record<string, string | undefined>): void;
+  close(): Promise<void>;
+}
+
+export async function startApiWorld(
+  opts: { scale?: number; simulator?: SimulatorOptions } = {},
+): Promise<ApiWorld> {
+  const scale = opts.scale ?? 0.01;
+  const saved = new Map<string, string | undefined>();
+  const setEnv = (vars: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (!saved.has(k)) saved.set(k, process.env[k]);
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    resetWorkflowDeps();
+  };
+  const aws = await startLocalAws();
+  aws.applyEnv();
+  const sim = await startSimulator({ timeScale: scale, ...opts.simulator });
+  setEnv({
+    QUALTRICS_BASE_URL: sim.url,
+    QUALTRICS_DATACENTER: undefined,
+    QUALTRICS_SECRET_ARN: undefined,
+    QUALTRICS_CLIENT_ID: SIMULATOR_CLIENT.clientId,
+    QUALTRICS_CLIENT_SECRET: SIMULATOR_CLIENT.clientSecret,
+    QDSR_WAIT_SCALE: String(scale),
+    QDSR_EVENT_BUS: undefined,
+    QDSR_DELETION_DONE: undefined,
+  });
+
+  let gate: { promise: Promise<void>; open: () => void } | undefined;
+  const gatedRun = async (o: RunWorkflowOptions): Promise<WorkflowRun> => {
+    if (gate) await gate.promise;
+    return runWorkflow(o);
+  };
+  const workflows = createBackgroundWorkflows({ waitScale: scale, run: gatedRun });
+  const world: ApiWorld = {
+    url: '',
+    aws,
+    sim,
+    server: undefined as unknown as ApiServer,
+    workflows,
+    starts: [],
+    redrives: [],
+    failStarts: false,
+    hold() {
+      let open: () => void = () => undefined;
+      const promise = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      gate = { promise, open };
+    },
+    release() {
+      gate?.open();
+      gate = undefined;
+    },
+    async countRequestItems() {
+      const client = new DynamoDBClient({
+        endpoint: aws.dynamoEndpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      });
+      try {
+        let count = 0;
+        let start: Record<string, unknown> | undefined;
+        do {
+          const out = await client.send(
+            new ScanCommand({
+              TableName: aws.names.requestsTable,
+              Select: 'COUNT',
+              ExclusiveStartKey: start as never,
+            }),
+          );
+          count += out.Count ?? 0;
+          start = out.LastEvaluatedKey;
+        } while (start);
+        return count;
+      } finally {
+        client.destroy();
+      }
+    },
+    setEnv,
+    async close() {
+      world.release();
+      await world.server?.close();
+      setWorkflowStarter(undefined);
+      await workflows.shutdown(5_000);
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      resetWorkflowDeps();
+      await sim.close();
+      await aws.close();
+    },
+  };
+  const spy: WorkflowStarter = {
+    async start(type, requestId, attempt) {
+      world.starts.push({ type, requestId });
+      if (world.failStarts)
+        throw Object.assign(new Error('simulated outage'), { name: 'ServiceUnavailable' });
+      return workflows.start(type, requestId, attempt);
+    },
+    async redrive(requestId, type, name) {
+      world.redrives.push({ type, requestId });
+      return workflows.redrive(requestId, type, name);
+    },
+  };
+  setWorkflowStarter(spy);
+  world.server = await startApiServer({ port: 0, host: '127.0.0.1' });
+  world.url = world.server.url;
+  return world;
+}
+
+/** Polls the status document until `until` holds (bounded by attempts, not by a timed assertion). */
+export async function pollStatus(
+  url: string,
+  requestId: string,
+  until: (doc: Record<string, unknown>) => boolean,
+  attempts = 600,
+): Promise<{ doc: Record<string, unknown>; seen: Array<Record<string, unknown>> }> {
+  const seen: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < attempts; i++) {
+    const res = await fetch(`${url}/requests/${requestId}`);
+    const doc = (await res.json()) as Record<string, unknown>;
+    seen.push(doc);
+    if (until(doc)) return { doc, seen };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(
+    `request ${requestId} did not reach the expected state; last: ${JSON.stringify(seen.at(-1))}`,
+  );
+}
+
+export const isTerminal = (doc: Record<string, unknown>): boolean =>
+  doc.status === 'COMPLETED' || doc.status === 'FAILED';

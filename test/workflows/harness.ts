@@ -1,0 +1,129 @@
+import type { DsrEvent } from '../../lambdas/core/events';
+import { localEvents } from '../../lambdas/core/events';
+import { type ExportWriter, exportWriterFromEnv } from '../../lambdas/core/export-writer';
+import { type RequestRecord, type RequestStore, requestStoreFromEnv } from '../../lambdas/core/request-store';
+import { resetWorkflowDeps, setWorkflowDeps, workflowDeps } from '../../lambdas/core/workflow/deps';
+import { STEP_HANDLERS } from '../../lambdas/handlers';
+import { type LocalAws, startLocalAws } from '../../local/aws';
+import { runWorkflow, type WorkflowEvent, type WorkflowRun } from '../../local/engine/workflows';
+import {
+  SIMULATOR_CLIENT,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from '../../local/simulator';
+import { type ResourceAudit, resourceAudit } from './resource-audit';
+
+/**
+ * The real pieces the workflow tests run on: dynalite + s3rver (`startLocalAws`), the simulator
+ * over HTTP, the real ASL files in the local engine with the real handlers. Every wait runs
+ * `scale` times faster, the simulator's clock as well, so the limiter and Qualtrics agree on time.
+ */
+
+export interface WorkflowWorld {
+  scale: number;
+  aws: LocalAws;
+  sim: Simulator;
+  store: RequestStore;
+  writer: ExportWriter;
+  /** Connector events (Privacy Request Completed / Failed) published since the world started. */
+  published: DsrEvent[];
+  createRequest(type: 'access' | 'deletion', email: string, opts?: { dryRun?: boolean }): Promise<string>;
+  run(type: 'access' | 'deletion', requestId: string): Promise<WorkflowRun>;
+  record(requestId: string): Promise<RequestRecord>;
+  /** What each step touched in every run so far, against the catalog's grants. */
+  audit: ResourceAudit;
+  /** Sets env for the next steps (e.g. QDSR_DELETION_DONE) until close; the deps are rebuilt. */
+  setEnv(vars: Record<string, string | undefined>): void;
+  close(): Promise<void>;
+}
+
+export async function startWorkflowWorld(
+  opts: { scale?: number; simulator?: SimulatorOptions } = {},
+): Promise<WorkflowWorld> {
+  const scale = opts.scale ?? 0.002;
+  const saved = new Map<string, string | undefined>();
+  const setEnv = (vars: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vars)) {
+      if (!saved.has(k)) saved.set(k, process.env[k]);
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    resetWorkflowDeps();
+  };
+  const aws = await startLocalAws();
+  aws.applyEnv();
+  const sim = await startSimulator({ timeScale: scale, ...opts.simulator });
+  setEnv({
+    QUALTRICS_BASE_URL: sim.url,
+    QUALTRICS_DATACENTER: undefined,
+    QUALTRICS_SECRET_ARN: undefined,
+    QUALTRICS_CLIENT_ID: SIMULATOR_CLIENT.clientId,
+    QUALTRICS_CLIENT_SECRET: SIMULATOR_CLIENT.clientSecret,
+    QDSR_WAIT_SCALE: String(scale),
+    QDSR_EVENT_BUS: undefined,
+    QDSR_DELETION_DONE: undefined,
+  });
+  const store = requestStoreFromEnv();
+  const writer = exportWriterFromEnv();
+  const audit = resourceAudit();
+  const published: DsrEvent[] = [];
+  const unsubscribe = localEvents.subscribe((e) => published.push(e));
+  return {
+    scale,
+    aws,
+    sim,
+    store,
+    writer,
+    published,
+    async createRequest(type, email, o = {}) {
+      const { record } = await store.create({
+        type,
+        email,
+        ...(o.dryRun !== undefined ? { dryRun: o.dryRun } : {}),
+      });
+      return record.requestId;
+    },
+    run: (type, requestId) => {
+      // Fresh dependencies of the current environment, watched.
+      resetWorkflowDeps();
+      setWorkflowDeps(audit.deps(workflowDeps()));
+      // The registry is passed explicitly: the engine's lazy require() of it bypasses vitest's transform.
+      return runWorkflow({ type, requestId, waitScale: scale, handlers: audit.handlers(STEP_HANDLERS) });
+    },
+    audit,
+    async record(requestId) {
+      const r = await store.get(requestId);
+      if (!r) throw new Error(`no record ${requestId}`);
+      return r;
+    },
+    setEnv,
+    async close() {
+      unsubscribe();
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      resetWorkflowDeps();
+      await sim.close();
+      await aws.close();
+    },
+  };
+}
+
+/** Every event of a run as one string, to search for leaks. */
+export function serialized(run: WorkflowRun): string {
+  return JSON.stringify(run.events);
+}
+
+/** States entered, in order, by name. */
+export function statesEntered(events: WorkflowEvent[]): string[] {
+  return events.filter((e) => e.type === 'StateEntered').map((e) => e.state ?? '');
+}
+
+/** Every spelling of an email a leak could take. */
+export function emailForms(email: string): string[] {
+  const forms = [email, email.toLowerCase(), email.toUpperCase(), encodeURIComponent(email)];
+  forms.push(encodeURIComponent(email).toLowerCase(), encodeURIComponent(email).toUpperCase());
+  return [...new Set(forms)];
+}
