@@ -105,6 +105,7 @@ export class QualtricsDsrStack extends Stack {
 
     this.api = new PrivacyApi(this, 'Api', { handler: fns.api });
     this.events.routeSubmissions(fns.intakeEvent);
+    this.events.routeExecutionEnds(fns.executionEnded, [this.workflows.access, this.workflows.deletion]);
     this.events.scheduleConnectionCheck(fns.connectionCheck, settings.pollSchedule);
 
     const qualtricsLogGroups = HANDLER_NAMES.filter((n) => (HANDLERS[n] as HandlerSpec).callsQualtrics).map(

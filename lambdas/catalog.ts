@@ -95,6 +95,8 @@ export const HANDLERS = {
     timeoutSeconds: 30,
     memoryMb: 256,
   },
+  // Step Functions "Execution Status Change" (FAILED/TIMED_OUT/ABORTED): no request stays open.
+  executionEnded: store('execution-ended', undefined, ['events:put']),
   connectionCheck: {
     file: 'connection-check',
     resources: ['limiterTable:write', 'qualtricsSecret:read'],
@@ -104,10 +106,10 @@ export const HANDLERS = {
   },
 } as const satisfies Record<string, HandlerSpec>;
 
-function store(file: string, substitution: string, extra: HandlerResource[] = []): HandlerSpec {
+function store(file: string, substitution: string | undefined, extra: HandlerResource[] = []): HandlerSpec {
   return {
     file,
-    substitution,
+    ...(substitution ? { substitution } : {}),
     resources: ['requestsTable:read', 'requestsTable:write', ...extra],
     callsQualtrics: false,
     timeoutSeconds: 30,

@@ -3,6 +3,7 @@ import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EVENT_SOURCE } from '../../lambdas/core/events';
 
@@ -21,6 +22,7 @@ export class ConnectorEvents extends Construct {
   readonly intakeDeadLetterQueue: Queue;
   intakeRule?: Rule;
   connectionCheckSchedule?: Rule;
+  executionEndedRule?: Rule;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -48,6 +50,28 @@ export class ConnectorEvents extends Construct {
       ],
     });
     return this.intakeRule;
+  }
+
+  /**
+   * Executions of our state machines that end FAILED, TIMED_OUT or ABORTED → the function that
+   * closes the request, so none stays RUNNING when an execution dies outside its own Catch.
+   * Step Functions status events arrive on the default bus.
+   */
+  routeExecutionEnds(target: IFunction, stateMachines: IStateMachine[]): Rule {
+    this.executionEndedRule = new Rule(this, 'ExecutionEndedRule', {
+      description:
+        'qualtrics-dsr: a workflow execution that ended FAILED, TIMED_OUT or ABORTED closes its request',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: stateMachines.map((m) => m.stateMachineArn),
+        },
+      },
+      targets: [new LambdaFunction(target, { retryAttempts: 8, maxEventAge: Duration.hours(24) })],
+    });
+    return this.executionEndedRule;
   }
 
   /** The scheduled connection check (on the default bus: schedules only run there). */

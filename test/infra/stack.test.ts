@@ -446,13 +446,31 @@ describe('EventBridge', () => {
     });
   });
 
-  it('lets EventBridge invoke exactly the intake and connection-check functions', () => {
+  it('lets EventBridge invoke exactly the intake, connection-check and execution-ended functions', () => {
     const permissions = resourcesOfType(s.json, 'AWS::Lambda::Permission')
       .map(([, p]) => p)
       .filter((p) => p.Principal === 'events.amazonaws.com');
     expect(
       permissions.map((p) => (p.FunctionName as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]).sort(),
-    ).toEqual([s.functionIds.intakeEvent, s.functionIds.connectionCheck].sort());
+    ).toEqual(
+      [s.functionIds.intakeEvent, s.functionIds.connectionCheck, s.functionIds.executionEnded].sort(),
+    );
+  });
+
+  it('closes a request whose execution of either state machine ends FAILED, TIMED_OUT or ABORTED', () => {
+    const rule = s.json.Resources[s.id(s.stack.events.executionEndedRule!)]?.Properties ?? {};
+    expect(rule.EventBusName).toBeUndefined();
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        stateMachineArn: [{ Ref: s.id(s.stack.workflows.access) }, { Ref: s.id(s.stack.workflows.deletion) }],
+      },
+    });
+    const targets = rule.Targets as Array<{ Arn: unknown }>;
+    expect(targets).toHaveLength(1);
+    expect(targets[0]?.Arn).toEqual({ 'Fn::GetAtt': [s.functionIds.executionEnded, 'Arn'] });
   });
 
   it('keeps undeliverable submissions encrypted, TLS-only, for 14 days', () => {

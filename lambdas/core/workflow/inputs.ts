@@ -216,3 +216,16 @@ export const DeletionResult = z.object({
 
 export type AccessResultValue = z.infer<typeof AccessResult>;
 export type DeletionResultValue = z.infer<typeof DeletionResult>;
+
+// ---- execution ended (EventBridge "Step Functions Execution Status Change") ----
+
+/** Only the fields we read; the event's `input`/`output` are ignored (they carry ids only anyway). */
+export const ExecutionEndedInput = z.object({
+  'detail-type': z.literal('Step Functions Execution Status Change'),
+  detail: z.object({
+    name: z.string().min(1).max(80),
+    status: z.enum(['FAILED', 'TIMED_OUT', 'ABORTED']),
+    error: z.string().max(256).nullish(),
+  }),
+});
+export type ExecutionEndedEvent = z.infer<typeof ExecutionEndedInput>;

@@ -4,7 +4,14 @@ import { ErrorNames } from '../errors';
 import type { DsrEvent } from '../events';
 import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
 import { type RequestStore, requestStoreFromEnv } from '../request-store';
-import { causeMessage, errorCode, recordCompleted, recordFailed, recordStarted } from './record';
+import {
+  causeMessage,
+  errorCode,
+  executionEnded,
+  recordCompleted,
+  recordFailed,
+  recordStarted,
+} from './record';
 import { fakeQualtrics, testEnv } from './testing';
 
 const EMAIL = 'Jane.Doe+dsr@Example.com';
@@ -169,5 +176,45 @@ describe('recordCompleted', () => {
     await expect(
       recordCompleted(env(), { requestId: record.requestId, type: 'deletion', result: { counts: {} } }),
     ).rejects.toMatchObject({ name: ErrorNames.Input });
+  });
+});
+
+describe('executionEnded', () => {
+  const ended = (name: string, status: 'FAILED' | 'TIMED_OUT' | 'ABORTED', error?: string) => ({
+    'detail-type': 'Step Functions Execution Status Change' as const,
+    detail: { name, status, error },
+  });
+
+  it('closes a request whose current execution timed out, with a reason and a Failed event', async () => {
+    const { record } = await store.create({ type: 'access', email: EMAIL });
+    await store.recordExecution(record.requestId, { name: `${record.requestId}-1`, attempt: 1 });
+    await store.transition(record.requestId, 'RUNNING', 'STARTED');
+    const e = env();
+    await expect(executionEnded(e, ended(`${record.requestId}-1`, 'TIMED_OUT'))).resolves.toEqual({
+      requestId: record.requestId,
+      changed: true,
+    });
+    const after = await store.get(record.requestId);
+    expect(after?.status).toBe('FAILED');
+    expect(after?.error).toMatchObject({ code: 'EXECUTION_TIMED_OUT' });
+    expect(after?.error?.message).toMatch(/ended timed out/);
+    expect(e.published.map((p) => p.detailType)).toEqual(['Privacy Request Failed']);
+  });
+
+  it('leaves finished requests, older attempts and foreign executions alone', async () => {
+    const { record: done } = await store.create({ type: 'access', email: EMAIL });
+    await store.complete(done.requestId, {});
+    const { record: retried } = await store.create({ type: 'deletion', email: EMAIL });
+    await store.recordExecution(retried.requestId, { name: `${retried.requestId}-2`, attempt: 2 });
+    await store.transition(retried.requestId, 'RUNNING', 'STARTED');
+    const e = env();
+    expect((await executionEnded(e, ended(`${done.requestId}-1`, 'ABORTED'))).changed).toBe(false);
+    expect(
+      (await executionEnded(e, ended(`${retried.requestId}-1`, 'FAILED', 'States.Runtime'))).changed,
+    ).toBe(false);
+    expect((await executionEnded(e, ended('some-other-execution', 'FAILED'))).changed).toBe(false);
+    expect((await store.get(done.requestId))?.status).toBe('COMPLETED');
+    expect((await store.get(retried.requestId))?.status).toBe('RUNNING');
+    expect(e.published).toEqual([]);
   });
 });

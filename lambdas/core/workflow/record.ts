@@ -8,6 +8,7 @@ import {
   type AccessResultValue,
   DeletionResult,
   type DeletionResultValue,
+  type ExecutionEndedEvent,
   type RecordCompletedEvent,
   type RecordFailedEvent,
   type RecordStartedEvent,
@@ -179,4 +180,38 @@ export async function recordFailed(
   });
   env.log.warn('request failed', { type, errorCode: code });
   return { requestId, status: 'FAILED', error: { code: failed.error?.code ?? code } };
+}
+
+/** `<requestId>-<attempt>` (workflow-starter's execution names) → the request id. */
+const EXECUTION_NAME = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\d+)$/i;
+
+/**
+ * The safety net for executions that end outside their own Catch (timed out, aborted, or failed
+ * in "Record request failed" itself): the request must not stay RUNNING forever. Events for an
+ * older attempt, an unknown name, or a request already COMPLETED/FAILED change nothing.
+ */
+export async function executionEnded(
+  env: StepEnv,
+  { detail }: ExecutionEndedEvent,
+): Promise<{ requestId?: string; changed: boolean }> {
+  const m = EXECUTION_NAME.exec(detail.name);
+  if (!m) return { changed: false };
+  const requestId = m[1]!.toLowerCase();
+  const record = await env.store.get(requestId);
+  if (!record || record.status === 'COMPLETED' || record.status === 'FAILED')
+    return { requestId, changed: false };
+  if (record.execution?.name && record.execution.name !== detail.name) return { requestId, changed: false };
+  const status =
+    detail.status === 'TIMED_OUT' ? 'TimedOut' : detail.status === 'ABORTED' ? 'Aborted' : 'Failed';
+  await recordFailed(env, {
+    requestId,
+    type: record.type,
+    error: {
+      Error: `Execution.${status}`,
+      Cause: `the workflow execution ${detail.name} ended ${detail.status.toLowerCase().replace('_', ' ')}${
+        detail.error ? ` (${detail.error})` : ''
+      } outside its own error handling; retry the request`,
+    },
+  });
+  return { requestId, changed: true };
 }
