@@ -22,11 +22,12 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, labe
   const live = Boolean(stream.isTTY) && process.env.TERM !== 'dumb' && !process.env.CI;
   const tally: Tally = { step: 'starting', polls: 0, limiterWaits: 0, retries: 0, directoriesSearched: 0 };
   let drawn = 0;
+  let closed = false;
   const started = Date.now();
 
   const plain = (text: string) => stream.write(`${new Date().toISOString()} ${label}${text}\n`);
   const render = () => {
-    if (!live) return;
+    if (!live || closed) return;
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     const lines = [
       `  step: ${tally.step}`,
@@ -39,7 +40,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, labe
 
   return {
     line(text) {
-      if (live) {
+      if (live && !closed) {
         if (drawn > 0) stream.write(`\x1b[${drawn}A\x1b[J`);
         drawn = 0;
         stream.write(`${text}\n`);
@@ -66,11 +67,10 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, labe
       }
       render();
     },
+    /** Leaves the last view on screen and stops drawing, so output that follows is never overwritten. */
     done() {
-      if (live && drawn > 0) {
-        render();
-        drawn = 0;
-      }
+      closed = true;
+      drawn = 0;
     },
   };
 }

@@ -98,11 +98,13 @@ async function runToEnd(
       summary.export = { bucket: exp.bucket, prefix: exp.prefix, localDir };
     }
     progress.line(`request ${requestId}: COMPLETED`);
+    progress.done();
     print(o, summary, humanSummary(summary));
     return ExitCode.Ok;
   }
   const failed = failedSummary(record);
   progress.line(`request ${requestId}: FAILED (${failed.error.code})`);
+  progress.done();
   print(
     o,
     failed,
