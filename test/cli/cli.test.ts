@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { dynamoDocumentClient } from '../../lambdas/core/aws-clients';
 import { emailSha256 } from '../../lambdas/core/privacy';
 import { startLocalAws } from '../../local/aws';
 import { SEEDED_SUBJECT, SIMULATOR_CLIENT, type Simulator, startSimulator } from '../../local/simulator';
-import { cleanEnv, leakForms, runCli } from './run-cli';
+import { BIN, cleanEnv, leakForms, runCli } from './run-cli';
 
 /**
  * The CLI contract of BRIEF §3, exercised as a user runs it (a child process per command):
@@ -239,5 +240,43 @@ describe('qualtrics-dsr against another Qualtrics server (QUALTRICS_BASE_URL)', 
     const r = await runCli(['health', '--data-dir', dir], cleanEnv({ QUALTRICS_BASE_URL: sim.url }));
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/QUALTRICS_CLIENT_ID/);
+  });
+});
+
+describe('qualtrics-dsr simulator', () => {
+  it('serves the Qualtrics API on its own until SIGINT; health --json against it exits 0', async () => {
+    const child = spawn(process.execPath, [BIN, 'simulator', '--port', '0'], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      child.stderr.on('data', (d) => {
+        err += String(d);
+        const m = /QUALTRICS_BASE_URL=(http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`simulator exited (${code}):\n${err}`)));
+    });
+    try {
+      const r = await runCli(
+        ['health', '--json', '--data-dir', join(root, 'sim-data')],
+        cleanEnv({
+          QUALTRICS_BASE_URL: url,
+          QUALTRICS_CLIENT_ID: SIMULATOR_CLIENT.clientId,
+          QUALTRICS_CLIENT_SECRET: SIMULATOR_CLIENT.clientSecret,
+        }),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        status: 'ok',
+        target: 'tenant',
+        qualtrics: { origin: url },
+      });
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
   });
 });
