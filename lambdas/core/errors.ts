@@ -94,6 +94,12 @@ export class ThrottledError extends DsrError {
   constructor(
     readonly waitMs: number,
     readonly bucket: string,
+    /**
+     * The same moment as epoch ms, when the limiter knows it: a reserved slot is kept only briefly
+     * past its instant, so a caller that takes a while before it schedules its wait must count from
+     * this, not from its own clock plus `waitMs`.
+     */
+    readonly retryAt?: number,
   ) {
     super(ErrorNames.Throttled, `rate limiter: bucket ${bucket} admits the next call in ${waitMs} ms`, true);
   }

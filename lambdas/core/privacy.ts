@@ -21,13 +21,22 @@ export function emailSha256(email: string): string {
 const EMAIL = /^[^\s@"<>()\\,;:[\]]+@[^\s@"<>()\\,;:[\]]+\.[^\s@"<>()\\,;:[\]]+$/u;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+// Invisible format characters (bidi overrides, zero-width joiners, BOM) make two addresses look
+// alike; lone surrogates are not encodable as UTF-8 at all. No real address has either.
+const FORMAT_CHARACTER = /\p{Cf}/u;
+const LONE_SURROGATE = /\p{Cs}/u;
 
-/** Returns a reason the input is not a usable email, or undefined when it is. Never echoes it. */
+/**
+ * Returns a reason the input is not a usable email, or undefined when it is. Never echoes it. The
+ * one rule for every way in (HTTP API, EventBridge, CLI, request store).
+ */
 export function emailProblem(input: unknown): string | undefined {
   if (typeof input !== 'string') return 'email must be a string';
   if (input.length === 0) return 'email is empty';
   if (input.length > 254) return 'email is longer than 254 characters';
   if (CONTROL.test(input)) return 'email contains control characters';
+  if (LONE_SURROGATE.test(input)) return 'email is not valid Unicode';
+  if (FORMAT_CHARACTER.test(input)) return 'email contains invisible formatting characters';
   if (/\s/u.test(input)) return 'email contains whitespace';
   if (!EMAIL.test(input)) return 'email is not a single address of the form local@domain.tld';
   return undefined;

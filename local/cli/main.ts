@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, isDsrError } from '../../lambdas/core/errors';
+import { scrubPii } from '../../lambdas/core/request-store/scrub';
 import * as healthCmd from './commands/health';
 import * as requests from './commands/requests';
 import * as serveCmd from './commands/serve';
@@ -118,10 +119,14 @@ export async function main(argv: string[]): Promise<number> {
       },
     );
   });
-  program.configureOutput({
-    writeErr: (s) => process.stderr.write(s),
-    writeOut: (s) => process.stdout.write(s),
-  });
+  const output = {
+    writeErr: (s: string) => process.stderr.write(s),
+    writeOut: (s: string) => process.stdout.write(s),
+    // Commander quotes a bad option or argument back (`unknown option '--…'`): never an address.
+    outputError: (s: string, write: (s: string) => void) => write(scrubPii(s)),
+  };
+  // Subcommands copied their parent's settings when they were made: configure each.
+  for (const cmd of [program, ...program.commands]) cmd.configureOutput(output);
   try {
     await program.parseAsync(argv);
   } catch (err) {

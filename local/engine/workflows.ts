@@ -26,7 +26,9 @@ export interface WorkflowEvent {
   type: string;
   state?: string;
   stateType?: string;
-  /** The state's output for StateExited events (ids, counts and cursors only — see BRIEF §7). */
+  /** The state's input for StateEntered events, the execution's for ExecutionStarted (ids, counts and cursors only — see BRIEF §7). */
+  input?: unknown;
+  /** The state's output for StateExited events, the execution's for ExecutionSucceeded. */
   output?: unknown;
   error?: { Error: string; Cause?: unknown };
   attempt?: number;
@@ -156,13 +158,17 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<Workflow
 }
 
 function toWorkflowEvent(log: Record<string, unknown>): WorkflowEvent {
-  const state = log.state as { name?: string; type?: string; output?: unknown } | undefined;
+  const state = log.state as { name?: string; type?: string; input?: unknown; output?: unknown } | undefined;
   const e: WorkflowEvent = { at: Number(log.timestamp ?? Date.now()), type: String(log.type) };
   if (state) {
     e.state = state.name;
     e.stateType = state.type;
+    if (log.type === 'StateEntered') e.input = state.input;
     if (log.type === 'StateExited') e.output = state.output;
   }
+  // The whole history is what Step Functions keeps: the execution's own input and output too.
+  if (log.type === 'ExecutionStarted') e.input = log.input;
+  if (log.type === 'ExecutionSucceeded') e.output = log.output;
   if (typeof log.Error === 'string') e.error = { Error: log.Error, Cause: log.Cause };
   const retry = log.retry as { attempt?: number } | undefined;
   if (retry?.attempt !== undefined) e.attempt = retry.attempt;

@@ -9,6 +9,7 @@ import { dynamoDocumentClient } from '../../lambdas/core/aws-clients';
 import { emailSha256 } from '../../lambdas/core/privacy';
 import { startLocalAws } from '../../local/aws';
 import { SEEDED_SUBJECT, SIMULATOR_CLIENT, type Simulator, startSimulator } from '../../local/simulator';
+import { CANARY_CLIENT, CANARY_EMAIL, CANARY_SECRET, canarySeed } from '../support/canaries';
 import { BIN, cleanEnv, leakForms, runCli } from './run-cli';
 
 /**
@@ -160,20 +161,28 @@ describe('qualtrics-dsr against the built-in simulator', () => {
 describe('qualtrics-dsr against another Qualtrics server (QUALTRICS_BASE_URL)', () => {
   let sim: Simulator;
   const dir = join(root, 'tenant-data');
-  const subject = 'Pat.Jones@Example.org';
+  // The canary subject (seeded in two directories), in mixed case; the canary client secret.
+  const subject = 'ZqCanary.Subject@Example.ORG';
 
   beforeAll(async () => {
     // Pages every list, expires tokens within seconds, and answers 429/503 now and then.
-    sim = await startSimulator({ timeScale: 0.01, pageSizeCap: 1, tokenTtlSeconds: 200, randomSeed: 7 });
+    sim = await startSimulator({
+      timeScale: 0.01,
+      pageSizeCap: 1,
+      tokenTtlSeconds: 200,
+      randomSeed: 7,
+      seed: canarySeed(),
+      clients: [CANARY_CLIENT],
+    });
     sim.faults.set('*', { status: 503, probability: 0.1 });
     sim.faults.set('listDirectories', { status: 429, probability: 0.2 });
   });
   afterAll(() => sim.close());
 
-  const env = (secret: string = SIMULATOR_CLIENT.clientSecret) =>
+  const env = (secret: string = CANARY_SECRET) =>
     cleanEnv({
       QUALTRICS_BASE_URL: sim.url,
-      QUALTRICS_CLIENT_ID: SIMULATOR_CLIENT.clientId,
+      QUALTRICS_CLIENT_ID: CANARY_CLIENT.clientId,
       QUALTRICS_CLIENT_SECRET: secret,
     });
 
@@ -193,7 +202,8 @@ describe('qualtrics-dsr against another Qualtrics server (QUALTRICS_BASE_URL)', 
       env(),
     );
     expect(access.code, access.stderr).toBe(0);
-    expect(JSON.parse(access.stdout)).toMatchObject({ status: 'COMPLETED' });
+    expect(JSON.parse(access.stdout)).toMatchObject({ status: 'COMPLETED', counts: { contactsFound: 2 } });
+    expect(subject.toLowerCase()).toBe(CANARY_EMAIL);
     expect(access.stderr.split('\n')[0]).toContain(`Qualtrics: ${sim.url} (from QUALTRICS_BASE_URL)`);
     const del = await runCli(['delete', subject, '--json', '--data-dir', dir, '--wait-scale', '0.01'], env());
     expect(del.code, del.stderr).toBe(0);

@@ -1,7 +1,13 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { SIMULATOR_CLIENT } from '../../local/simulator';
+import { LeakScanner } from '../support/canaries';
 
-/** Runs `qualtrics-dsr` as a user does: a child process, with a clean Qualtrics/AWS environment. */
+/**
+ * Runs `qualtrics-dsr` as a user does: a child process, with a clean Qualtrics/AWS environment.
+ * Its stdout and stderr are scanned for leaks (test/support/canaries.ts): the canaries, every
+ * email given as an argument and the client secret in use; a hit rejects the run.
+ */
 
 export const BIN = join(__dirname, '..', '..', 'bin', 'qualtrics-dsr.js');
 
@@ -39,7 +45,24 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Pro
       stderr += String(d);
     });
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    child.once('close', (code) => {
+      const leaks = new LeakScanner({
+        watch: [
+          ...args.filter((a) => a.includes('@')),
+          env.QUALTRICS_CLIENT_SECRET ?? '',
+          SIMULATOR_CLIENT.clientSecret,
+        ],
+      });
+      leaks.scan('cli stdout', stdout);
+      leaks.scan('cli stderr', stderr);
+      try {
+        leaks.assertClean(`leak canaries in the output of qualtrics-dsr ${args[0] ?? ''}`);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 

@@ -11,6 +11,7 @@ import { pollSchedule } from '../../lambdas/core/workflow/wait';
 import { stepLogger } from '../../lambdas/middleware';
 import { SEEDED_SUBJECT } from '../../local/simulator';
 import schema from '../../schemas/manifest.schema.json';
+import { CANARY_EMAIL } from '../support/canaries';
 import { emailForms, serialized, startWorkflowWorld, statesEntered, type WorkflowWorld } from './harness';
 
 /**
@@ -326,6 +327,22 @@ describe('access workflow', () => {
     expect(record.error?.message).toMatch(/not repeated/);
     expect(w.sim.counters().bySubject[emailSha256(subject)]?.customerDataCreates ?? 0).toBe(0);
     expectNoEmail(serialized(run), subject);
+  });
+
+  it('carries the canary subject into the record and the bundle, and nowhere else (every run is scanned)', async () => {
+    const requestId = await w.createRequest('access', CANARY_EMAIL);
+    const run = await w.run('access', requestId); // throws on a canary in a log, event, error or status
+    expect(run.status).toBe('SUCCEEDED');
+    expect((await w.record(requestId)).email).toBe(CANARY_EMAIL);
+    const manifest = await manifestOf(requestId);
+    expect(manifest.counts.contactsFound).toBe(2);
+    const contents = await Promise.all(
+      manifest.files.map(async (f) => (await objectBytes(f.key)).toString()),
+    );
+    expect(contents.some((text) => text.toLowerCase().includes(CANARY_EMAIL))).toBe(true);
+    expect(w.leaks.scanned.log).toBeGreaterThan(10);
+    expect(w.leaks.scanned['execution events']).toBeGreaterThan(0);
+    expect(w.leaks.hits).toEqual([]);
   });
 
   it('used, in every step of the runs above, only the resources the catalog grants that step', () => {

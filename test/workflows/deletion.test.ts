@@ -4,6 +4,7 @@ import { s3Client } from '../../lambdas/core/aws-clients';
 import { emailSha256 } from '../../lambdas/core/privacy';
 import { evidenceKey } from '../../lambdas/core/tables';
 import { SEEDED_SUBJECT } from '../../local/simulator';
+import { CANARY_EMAIL } from '../support/canaries';
 import { emailForms, serialized, startWorkflowWorld, statesEntered, type WorkflowWorld } from './harness';
 
 /**
@@ -167,6 +168,16 @@ describe('deletion workflow', () => {
     );
     expect(w.sim.counters().bySubject[emailSha256(subject)]?.erasureCreates).toBe(1);
     expect(w.sim.contactsWithEmail(subject)).toEqual([]);
+  });
+
+  it('erases the canary subject without it reaching a log, event, error or status (every run is scanned)', async () => {
+    expect(w.sim.contactsWithEmail(CANARY_EMAIL)).toHaveLength(2);
+    const requestId = await w.createRequest('deletion', CANARY_EMAIL);
+    const run = await w.run('deletion', requestId); // throws on a canary hit
+    expect(run.status).toBe('SUCCEEDED');
+    expect(w.sim.contactsWithEmail(CANARY_EMAIL)).toEqual([]);
+    expect(w.leaks.scanned.log).toBeGreaterThan(10);
+    expect(w.leaks.hits).toEqual([]);
   });
 
   it('used, in every step of the runs above, only the resources the catalog grants that step', () => {

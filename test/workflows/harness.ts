@@ -4,6 +4,7 @@ import { type ExportWriter, exportWriterFromEnv } from '../../lambdas/core/expor
 import { type RequestRecord, type RequestStore, requestStoreFromEnv } from '../../lambdas/core/request-store';
 import { resetWorkflowDeps, setWorkflowDeps, workflowDeps } from '../../lambdas/core/workflow/deps';
 import { STEP_HANDLERS } from '../../lambdas/handlers';
+import { stepLogger } from '../../lambdas/middleware';
 import { type LocalAws, startLocalAws } from '../../local/aws';
 import { runWorkflow, type WorkflowEvent, type WorkflowRun } from '../../local/engine/workflows';
 import {
@@ -12,6 +13,7 @@ import {
   type SimulatorOptions,
   startSimulator,
 } from '../../local/simulator';
+import { CANARY_CLIENT, CANARY_CLIENT_ENV, CANARY_EMAIL, canarySeed, LeakScanner } from '../support/canaries';
 import { type ResourceAudit, resourceAudit } from './resource-audit';
 
 /**
@@ -35,6 +37,13 @@ export interface WorkflowWorld {
   audit: ResourceAudit;
   /** Sets env for the next steps (e.g. QDSR_DELETION_DONE) until close; the deps are rebuilt. */
   setEnv(vars: Record<string, string | undefined>): void;
+  /**
+   * Leak canaries (test/support/canaries.ts): every run authenticates with the canary client
+   * secret, the canary subject is seeded, and the logs, execution events, emitted events, errors
+   * and status documents are scanned for the canaries and every subject a test submitted; `run`
+   * throws on a hit, and so does `close`.
+   */
+  leaks: LeakScanner;
   close(): Promise<void>;
 }
 
@@ -53,13 +62,17 @@ export async function startWorkflowWorld(
   };
   const aws = await startLocalAws();
   aws.applyEnv();
-  const sim = await startSimulator({ timeScale: scale, ...opts.simulator });
+  const sim = await startSimulator({
+    timeScale: scale,
+    seed: canarySeed([CANARY_EMAIL]),
+    ...opts.simulator,
+    clients: [CANARY_CLIENT, ...(opts.simulator?.clients ?? [])],
+  });
   setEnv({
     QUALTRICS_BASE_URL: sim.url,
     QUALTRICS_DATACENTER: undefined,
     QUALTRICS_SECRET_ARN: undefined,
-    QUALTRICS_CLIENT_ID: SIMULATOR_CLIENT.clientId,
-    QUALTRICS_CLIENT_SECRET: SIMULATOR_CLIENT.clientSecret,
+    ...CANARY_CLIENT_ENV,
     QDSR_WAIT_SCALE: String(scale),
     QDSR_EVENT_BUS: undefined,
     QDSR_DELETION_DONE: undefined,
@@ -69,6 +82,9 @@ export async function startWorkflowWorld(
   const audit = resourceAudit();
   const published: DsrEvent[] = [];
   const unsubscribe = localEvents.subscribe((e) => published.push(e));
+  const leaks = new LeakScanner({ watch: [SIMULATOR_CLIENT.clientSecret] });
+  const stopOutput = leaks.captureOutput();
+  const stopEvents = leaks.subscribeEvents();
   return {
     scale,
     aws,
@@ -77,6 +93,7 @@ export async function startWorkflowWorld(
     writer,
     published,
     async createRequest(type, email, o = {}) {
+      leaks.watch(email, 'subject email');
       const { record } = await store.create({
         type,
         email,
@@ -84,12 +101,25 @@ export async function startWorkflowWorld(
       });
       return record.requestId;
     },
-    run: (type, requestId) => {
+    async run(type, requestId) {
       // Fresh dependencies of the current environment, watched.
       resetWorkflowDeps();
       setWorkflowDeps(audit.deps(workflowDeps()));
+      // The step logger may have been turned down by a test since: every run logs everything.
+      stepLogger.setLogLevel('DEBUG');
       // The registry is passed explicitly: the engine's lazy require() of it bypasses vitest's transform.
-      return runWorkflow({ type, requestId, waitScale: scale, handlers: audit.handlers(STEP_HANDLERS) });
+      const run = await runWorkflow({
+        type,
+        requestId,
+        waitScale: scale,
+        handlers: audit.handlers(STEP_HANDLERS),
+      });
+      leaks.scan('execution events', run.events);
+      leaks.scan('execution output', run.output);
+      leaks.scan('error', run.error);
+      leaks.scan('status document', await store.getStatusDocument(requestId));
+      leaks.assertClean(`leak canaries after the ${type} run of ${requestId}`);
+      return run;
     },
     audit,
     async record(requestId) {
@@ -98,8 +128,11 @@ export async function startWorkflowWorld(
       return r;
     },
     setEnv,
+    leaks,
     async close() {
       unsubscribe();
+      stopEvents();
+      stopOutput();
       for (const [k, v] of saved) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
@@ -107,6 +140,7 @@ export async function startWorkflowWorld(
       resetWorkflowDeps();
       await sim.close();
       await aws.close();
+      leaks.assertClean('leak canaries');
     },
   };
 }

@@ -559,6 +559,72 @@ describe('tokens', () => {
     expect(server.tokensIssued).toHaveLength(2);
   });
 
+  it('reads the token once the gate admitted the call: a wait at the gate does not send a stale one', async () => {
+    server.on('whoami', () => ok({ brandId: 'b', userId: 'u' }));
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let holdNext = false;
+    const slowGate: CallGate = {
+      async before() {
+        if (!holdNext) return;
+        holdNext = false;
+        await held;
+      },
+      async after() {},
+    };
+    const api = client({ gate: slowGate });
+    await api.whoami();
+    holdNext = true;
+    const slow = api.whoami(); // waits at the gate with the first token cached
+    server.expireTokens();
+    await api.whoami(); // 401 → a second token, cached
+    release();
+    await expect(slow).resolves.toMatchObject({ brandId: 'b' });
+    const bearers = server.requestsTo('whoami').map((r) => r.bearer);
+    expect(bearers).toEqual([
+      server.tokensIssued[0],
+      server.tokensIssued[0],
+      server.tokensIssued[1],
+      server.tokensIssued[1],
+    ]);
+  });
+
+  it('repeats a call once more when the token it got after a 401 predates that 401 and was revoked too', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let holdNext = true;
+    server.on('whoami', async () => {
+      if (!holdNext) return ok({ brandId: 'b', userId: 'u' });
+      holdNext = false;
+      await held;
+      return fail(401, 'AUTH_6.0', 'Access token expired.');
+    });
+    const api = client();
+    // A call sent with the first token, whose answer (401) arrives only after two revocations.
+    const slow = api.whoami();
+    while (server.requestsTo('whoami').length === 0) await new Promise((r) => setTimeout(r, 1));
+    server.expireTokens();
+    clock += 1000;
+    await api.whoami(); // 401 → the second token → answered
+    server.expireTokens();
+    clock += 1000;
+    release();
+    // The slow call's retry uses the second token (asked for before its 401, revoked since): not conclusive.
+    await expect(slow).resolves.toMatchObject({ brandId: 'b' });
+    expect(server.tokensIssued).toHaveLength(3);
+    expect(server.requestsTo('whoami').map((r) => r.bearer)).toEqual([
+      server.tokensIssued[0],
+      server.tokensIssued[0],
+      server.tokensIssued[1],
+      server.tokensIssued[1],
+      server.tokensIssued[2],
+    ]);
+  });
+
   it('gives up with an Auth error after a second 401', async () => {
     server.on('whoami', () => fail(401, 'AUTH_6.0', 'Access token expired.'));
     const err = await qualtricsError(client().whoami(), ErrorNames.Auth);

@@ -63,6 +63,8 @@ export const DEFAULT_TOKEN_REFRESH_MARGIN_SECONDS = 60;
 export const DEFAULT_USER_AGENT = 'qualtrics-dsr';
 /** Most emails one erasure request takes (the UI's bulk limit; the API's is undocumented, qualtrics-api.md §5a). */
 export const MAX_ERASURE_EMAILS = 500;
+/** Tries of one call when Qualtrics keeps answering 401 to tokens that may predate a revocation. */
+const MAX_TOKEN_ATTEMPTS = 3;
 
 export function createQualtricsClient(options: QualtricsClientOptions): QualtricsApi {
   const origin = validOrigin(options.origin);
@@ -87,18 +89,30 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
   });
 
   /**
-   * Runs `send` with a bearer token. A 401 means the token expired or was revoked (AUTH_6.0):
-   * drop it, fetch a new one and repeat the call once; a second 401 is an Auth error.
+   * Runs `send` with a bearer token, read once the gate admitted the call (a wait at the gate may
+   * outlive the token it started with). A 401 means the token expired or was revoked (AUTH_6.0):
+   * drop it and repeat the call with the current token. A 401 on a token asked for after the
+   * previous 401 is an Auth error; on one asked for before it (cached, or in flight, when a
+   * revocation took it too) it is not conclusive: that token is dropped as well, up to
+   * MAX_TOKEN_ATTEMPTS tries in all.
    */
-  async function withToken<T>(send: (bearer: string) => Promise<T>): Promise<T> {
-    const first = await tokens.current();
-    try {
-      return await send(first.value);
-    } catch (e) {
-      if (!(e instanceof QualtricsError) || e.httpStatus !== 401) throw e;
-      tokens.invalidate(first.value);
-      const second = await tokens.current();
-      return await send(second.value);
+  async function withToken<T>(send: (bearer: () => string) => Promise<T>): Promise<T> {
+    let rejectedAt: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      let used = await tokens.current();
+      const bearer = () => {
+        used = tokens.peek() ?? used;
+        return used.value;
+      };
+      try {
+        return await send(bearer);
+      } catch (e) {
+        if (!(e instanceof QualtricsError) || e.httpStatus !== 401) throw e;
+        const conclusive = rejectedAt !== undefined && used.requestedAt >= rejectedAt;
+        if (conclusive || attempt >= MAX_TOKEN_ATTEMPTS) throw e;
+        rejectedAt = http.now();
+        tokens.invalidate(used.value);
+      }
     }
   }
 
@@ -109,8 +123,8 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
         endpoint,
         method,
         url,
+        bearer,
         headers: {
-          Authorization: `Bearer ${bearer}`,
           Accept: 'application/json',
           ...(method === 'POST' ? { 'Content-Type': 'application/json' } : {}),
         },
@@ -266,9 +280,10 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
           endpoint: 'downloadCustomerDataFile',
           method: ENDPOINTS.downloadCustomerDataFile.method,
           url,
+          bearer,
           // identity: the bytes as stored (fetch would otherwise decode a gzip transfer), and a
           // Content-Length that is the file's size.
-          headers: { Authorization: `Bearer ${bearer}`, Accept: '*/*', 'Accept-Encoding': 'identity' },
+          headers: { Accept: '*/*', 'Accept-Encoding': 'identity' },
         }),
       );
       const file: DownloadedFile = {

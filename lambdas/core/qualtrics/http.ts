@@ -34,6 +34,8 @@ export interface HttpRequest {
   method: HttpMethod;
   url: string;
   headers: Record<string, string>;
+  /** The bearer token, read once the gate admitted the request (sent as `Authorization: Bearer`). */
+  bearer?: () => string;
   /** Already serialized; every POST must have one (Qualtrics answers 411 to bodyless POSTs). */
   body?: string;
 }
@@ -151,6 +153,8 @@ async function dispatch(settings: HttpSettings, req: HttpRequest): Promise<Dispa
   // The gate may refuse (ThrottledError, LimiterUnavailable): that propagates untouched and no
   // request is made.
   await settings.gate?.before(req.endpoint);
+  const headers: Record<string, string> = { 'User-Agent': settings.userAgent, ...req.headers };
+  if (req.bearer) headers.Authorization = `Bearer ${req.bearer()}`;
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const disarm = () => {
@@ -166,7 +170,7 @@ async function dispatch(settings: HttpSettings, req: HttpRequest): Promise<Dispa
   try {
     const res = await fetch(req.url, {
       method: req.method,
-      headers: { 'User-Agent': settings.userAgent, ...req.headers },
+      headers,
       body: req.body,
       redirect: 'manual',
       signal: abort.signal,

@@ -19,6 +19,8 @@ export interface AccessToken {
   value: string;
   /** Epoch ms after which we stop using it (its expiry minus the margin). */
   refreshAt: number;
+  /** Epoch ms at which it was asked for: a token asked for before a revocation may be revoked too. */
+  requestedAt: number;
   /** Scopes the token response says were granted; undefined when it does not say. */
   scopes?: string[];
 }
@@ -26,6 +28,8 @@ export interface AccessToken {
 export interface TokenProvider {
   /** A token valid for a while yet: the cached one, the one being fetched, or a new one. */
   current(): Promise<AccessToken>;
+  /** The cached token if it is still valid, without asking for one. */
+  peek(): AccessToken | undefined;
   /** Forgets `value` if it is still the cached token (Qualtrics answered 401 to it). */
   invalidate(value: string): void;
 }
@@ -59,7 +63,11 @@ export function createTokenProvider(settings: TokenSettings): TokenProvider {
       grant.expiresInSeconds - settings.refreshMarginSeconds,
       grant.expiresInSeconds / 2,
     );
-    const token: AccessToken = { value: grant.accessToken, refreshAt: requestedAt + usableSeconds * 1000 };
+    const token: AccessToken = {
+      value: grant.accessToken,
+      refreshAt: requestedAt + usableSeconds * 1000,
+      requestedAt,
+    };
     if (grant.scopes) token.scopes = grant.scopes;
     return token;
   }
@@ -82,6 +90,9 @@ export function createTokenProvider(settings: TokenSettings): TokenProvider {
         );
       }
       return inFlight;
+    },
+    peek(): AccessToken | undefined {
+      return cached && settings.now() < cached.refreshAt ? cached : undefined;
     },
     invalidate(value: string): void {
       if (cached?.value === value) cached = undefined;

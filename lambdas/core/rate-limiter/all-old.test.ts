@@ -26,7 +26,8 @@ afterEach(() => {
 });
 
 // createErasureRequest: 20/min × 0.75 → T = 4000 ms; burst 1 → τ = 4000; reservations up to 60 s ahead.
-function limiter() {
+// `random` 0: a caller turned away by a full bucket comes back the moment it is within reach.
+function limiter(random = () => 0) {
   return new RateLimiter({
     doc,
     tableName: 'limiter',
@@ -34,6 +35,7 @@ function limiter() {
     targetUtilization: 0.75,
     burst: 1,
     now: () => T0,
+    random,
   });
 }
 
@@ -72,6 +74,18 @@ describe('failed conditional writes on real DynamoDB (ALL_OLD)', () => {
       },
     });
     expect(r.stats()).toEqual({ writes: 1, reads: 0, admitted: 0, denied: 1 });
+  });
+
+  it('spreads callers turned away by a full bucket over the reservation horizon', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed(T0 + 100_000));
+    // Without a spread, everyone turned away now would return at T0 + 40 s, and race for one slot.
+    expect(await limiter(() => 0.5).acquire('createErasureRequest')).toMatchObject({
+      admitted: false,
+      waitMs: 40_000 + 30_000,
+    });
+    expect(await limiter(() => 0.999).acquire('createErasureRequest')).toMatchObject({
+      waitMs: 40_000 + 59_940,
+    });
   });
 
   it('goes from a failed idle write straight to the busy write when the item shows room', async () => {

@@ -60,9 +60,14 @@ export interface RateLimiterOptions {
   burst?: number | ((limitPerPeriod: number) => number);
   /** How late a reserved slot may still be used. Default periodMs / 30 (2 s of a minute: a Step Functions Wait rounds up to whole seconds). */
   reservationGraceMs?: number;
-  /** How far ahead a slot may be reserved; 0 turns reservations off (a pure policer). Default one period. */
-  maxReservationMs?: number;
+  /**
+   * How far ahead a slot may be reserved, for every bucket or per bucket; 0 turns reservations off
+   * (a pure policer). Default one period.
+   */
+  maxReservationMs?: number | ((bucket: string) => number);
   now?: () => number;
+  /** In [0, 1): spreads the callers a full bucket turns away over the reservation horizon. Default Math.random. */
+  random?: () => number;
 }
 
 /** A reserved (or already paid) slot in one bucket: hand it back to `acquire` to use it. JSON-safe, no personal data. */
@@ -83,7 +88,11 @@ export type AcquireResult =
     }
   | {
       admitted: false;
-      /** Exact ms until acquiring again (with `reservations`) admits, counted from when this answer was given. */
+      /**
+       * Ms until acquiring again (with `reservations`) admits, counted from when this answer was
+       * given: exact for a reserved slot; for a bucket booked beyond the horizon, a spread moment
+       * after it comes back within reach.
+       */
       waitMs: number;
       /** The same moment as epoch ms (for a Step Functions Wait with `TimestampPath`). */
       retryAt: number;
@@ -112,10 +121,11 @@ export class RateLimiter {
   readonly targetUtilization: number;
   readonly periodMs: number;
   readonly reservationGraceMs: number;
-  readonly maxReservationMs: number;
+  private readonly horizons: (bucket: string) => number;
   private readonly store: BucketStore;
   private readonly burstOf: (limitPerPeriod: number) => number;
   private readonly now: () => number;
+  private readonly random: () => number;
   private readonly plans = new Map<string, BucketPlan>();
   /** Last tat this instance saw per key: only to guess which write to try first. */
   private readonly lastTat = new Map<string, number>();
@@ -132,11 +142,19 @@ export class RateLimiter {
     this.targetUtilization = validUtilization(o.targetUtilization ?? targetUtilizationFromEnv());
     this.periodMs = positive('periodMs', o.periodMs ?? DEFAULT_PERIOD_MS);
     this.reservationGraceMs = nonNegative('reservationGraceMs', o.reservationGraceMs ?? this.periodMs / 30);
-    this.maxReservationMs = nonNegative('maxReservationMs', o.maxReservationMs ?? this.periodMs);
+    const horizon = o.maxReservationMs ?? this.periodMs;
+    this.horizons =
+      typeof horizon === 'function'
+        ? (bucket) => nonNegative(`maxReservationMs(${bucket})`, horizon(bucket))
+        : (
+            (h) => () =>
+              h
+          )(nonNegative('maxReservationMs', horizon));
     const burst = o.burst;
     this.burstOf = typeof burst === 'function' ? burst : burst !== undefined ? () => burst : defaultBurst;
     this.store = new BucketStore(o.doc, o.tableName);
     this.now = o.now ?? Date.now;
+    this.random = o.random ?? Math.random;
   }
 
   /** Table name from QDSR_LIMITER_TABLE and utilization from QDSR_TARGET_UTILIZATION. */
@@ -165,6 +183,11 @@ export class RateLimiter {
       this.plans.set(bucket, p);
     }
     return p;
+  }
+
+  /** How far ahead a slot of `bucket` may be reserved. */
+  maxReservationMs(bucket: string): number {
+    return this.horizons(bucket);
   }
 
   keyOf(bucket: string): string {
@@ -279,7 +302,8 @@ export class RateLimiter {
     plan: BucketPlan,
     now: number,
   ): Promise<{ slotAt: number } | { fullWaitMs: number }> {
-    const maxTat = maxReservableTat(plan, now, this.maxReservationMs);
+    const horizonMs = this.maxReservationMs(plan.bucket);
+    const maxTat = maxReservableTat(plan, now, horizonMs);
     // Try the busy write first when the bucket is hot: its tat is ahead of the clock, or another
     // caller of this process is queueing on it right now. That spares a failed idle write.
     const busy = (this.lastTat.get(key) ?? 0) > now || (this.queueing.get(key) ?? 0) > 0;
@@ -312,8 +336,14 @@ export class RateLimiter {
         observed = await this.store.read(key);
       }
       if (observed !== null) this.sawTat(key, observed);
-      const next = stepFor(observed, now, plan, this.maxReservationMs);
-      if (next.kind === 'full') return { fullWaitMs: next.waitMs };
+      const next = stepFor(observed, now, plan, horizonMs);
+      // Reservations are booked a whole horizon ahead: every caller turned away now would come
+      // back at the same instant, when one slot is in reach again, and all but one would be turned
+      // away again, one slot after another (a herd: each return costs a write, a Lambda and a
+      // Wait). Spread over the horizon instead, they return about as fast as slots free up.
+      if (next.kind === 'full') {
+        return { fullWaitMs: next.waitMs + Math.floor(this.random() * horizonMs) };
+      }
       step = next.kind;
     }
     // Other writers kept moving the item between our writes: back off one interval (rare, safe).
@@ -327,7 +357,9 @@ export class RateLimiter {
 
   /** A ticket no acquire could have issued (forged, or from a longer period): ignore it. */
   private ticketPlausible(slotAt: number, now: number, plan: BucketPlan): boolean {
-    return Number.isFinite(slotAt) && slotAt <= maxReservableTat(plan, now, this.maxReservationMs);
+    return (
+      Number.isFinite(slotAt) && slotAt <= maxReservableTat(plan, now, this.maxReservationMs(plan.bucket))
+    );
   }
 }
 
@@ -349,7 +381,7 @@ export class LimiterGate implements CallGate {
   async before(endpoint: EndpointName): Promise<void> {
     const r = await this.limiter.acquire(endpoint, this.held);
     this.held = r.reservations;
-    if (!r.admitted) throw new ThrottledError(r.waitMs, r.bucket);
+    if (!r.admitted) throw new ThrottledError(r.waitMs, r.bucket, r.retryAt);
   }
 
   /**

@@ -165,9 +165,7 @@ describe('getCustomerDataJob', () => {
       store,
       writer,
       api: fakeQualtrics({
-        getCustomerDataRequest: vi
-          .fn()
-          .mockResolvedValue({ status: 'inProgress', percentComplete: 40, fileIds: [] }),
+        getCustomerDataRequest: vi.fn().mockResolvedValue({ status: 'inProgress', fileIds: [] }),
       }),
     });
     env.tick(1_000_000); // the job is 1000 s old: next poll in 100 s
@@ -176,9 +174,28 @@ describe('getCustomerDataJob', () => {
       job: startedJob({ polls: 4, waitUntil: 'x' as never }),
     });
     expect(job).toEqual({
-      ...startedJob({ polls: 5, percentComplete: 40 }),
+      ...startedJob({ polls: 5 }),
       waitUntil: new Date(env.now() + 100_000).toISOString(),
     });
+  });
+
+  it('polls next when the progress Qualtrics reports says the job should end, within bounds', async () => {
+    const requestId = await newRequest();
+    const progress = vi.fn();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({ getCustomerDataRequest: progress }),
+    });
+    env.tick(1_000_000); // 1000 s old; the growing schedule alone says 100 s
+    const pollAt = async (percentComplete: number) => {
+      progress.mockResolvedValueOnce({ status: 'inProgress', percentComplete, fileIds: [] });
+      const job = await getCustomerDataJob(env, { requestId, job: startedJob({ polls: 1 }) });
+      return (Date.parse(job.waitUntil as string) - env.now()) / 1000;
+    };
+    expect(await pollAt(80)).toBe(250); // 1000 s × 20 / 80
+    expect(await pollAt(95)).toBe(100); // never sooner than the growing schedule
+    expect(await pollAt(40)).toBe(400); // 1500 s estimated, but at most 4 growing intervals
   });
 
   it('marks the job complete with its files, ready to download', async () => {

@@ -74,7 +74,7 @@ function startedJob(env: StepEnv, customerDataRequestId: string, createdAt?: str
     polls: 0,
     status: 'inProgress',
     fileIds: [],
-    waitUntil: nextPollAt(env.now(), created, env.waitScale),
+    waitUntil: nextPollAt(env.now(), created, env.waitScale, { endpoint: 'getCustomerDataRequest' }),
   };
 }
 
@@ -135,7 +135,13 @@ export async function getCustomerDataJob(
     }
     default:
       env.log.debug('customer-data job in progress', { polls, percentComplete: percent });
-      return { ...next, waitUntil: nextPollAt(env.now(), job.createdAt, env.waitScale) };
+      return {
+        ...next,
+        waitUntil: nextPollAt(env.now(), job.createdAt, env.waitScale, {
+          percentComplete: next.percentComplete,
+          endpoint: 'getCustomerDataRequest',
+        }),
+      };
   }
 }
 

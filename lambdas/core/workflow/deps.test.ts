@@ -9,6 +9,7 @@ import {
   deletionDoneFromEnv,
   limiterTenant,
   qualtricsSettings,
+  qualtricsTimeoutMsFromEnv,
   resetWorkflowDeps,
   setWorkflowDeps,
   workflowDeps,
@@ -19,6 +20,13 @@ describe('settings', () => {
     expect(deletionDoneFromEnv({})).toBe('confirmed');
     expect(deletionDoneFromEnv({ QDSR_DELETION_DONE: 'Submitted' })).toBe('submitted');
     expect(() => deletionDoneFromEnv({ QDSR_DELETION_DONE: 'soon' })).toThrow(ConfigError);
+  });
+
+  it('reads QDSR_QUALTRICS_TIMEOUT_MS (default: the client default)', () => {
+    expect(qualtricsTimeoutMsFromEnv({})).toBeUndefined();
+    expect(qualtricsTimeoutMsFromEnv({ QDSR_QUALTRICS_TIMEOUT_MS: ' 250 ' })).toBe(250);
+    for (const bad of ['0', '-5', '1.5', 'soon'])
+      expect(() => qualtricsTimeoutMsFromEnv({ QDSR_QUALTRICS_TIMEOUT_MS: bad })).toThrow(ConfigError);
   });
 
   it('keys the limiter by datacenter (or host) and OAuth client', () => {

@@ -7,6 +7,7 @@ import { ConfigError, DsrError, ErrorNames } from '../errors';
 import { eventPublisherFromEnv } from '../events';
 import { exportWriterFromEnv } from '../export-writer';
 import { createQualtricsClient } from '../qualtrics';
+import { ENDPOINTS } from '../qualtrics/endpoints';
 import type { CallGate, QualtricsApi } from '../qualtrics/types';
 import { RateLimiter, type Reservation } from '../rate-limiter';
 import { requestStoreFromEnv } from '../request-store';
@@ -23,10 +24,24 @@ import { waitScaleFromEnv } from './wait';
 
 export const DELETION_DONE_ENV = 'QDSR_DELETION_DONE';
 export const QUALTRICS_SECRET_ENV = 'QUALTRICS_SECRET_ARN';
+/** Per-request timeout of every Qualtrics call in ms (default: the client's, 15 s); tests shorten it. */
+export const QUALTRICS_TIMEOUT_ENV = 'QDSR_QUALTRICS_TIMEOUT_MS';
 /** How long a fetched secret is reused before Secrets Manager is asked again. */
 const SECRET_MAX_AGE_SECONDS = 300;
 /** Step Functions polls are minutes apart: the limiter's period is Qualtrics' minute, scaled like every wait. */
 const LIMITER_PERIOD_MS = 60_000;
+/**
+ * How far ahead a step may book its limiter slot. A Wait state costs one transition however long it
+ * lasts, so a backlog of creates, searches or downloads (250 deletions queue for 17 minutes at 15
+ * creates a minute) waits once each, in order, instead of coming back every period to race for the
+ * few slots within it. Status polls book one period ahead at most: a job is polled again and again,
+ * so a long queue of polls is mostly polls of jobs not done yet, and it delays the news of every
+ * job that is (a poll turned away comes back within a period, spread out by the limiter).
+ */
+const LIMITER_RESERVATION_HORIZON_MS = 60 * 60_000;
+const STATUS_POLL_BUCKETS: ReadonlySet<string | null> = new Set(
+  (['getCustomerDataRequest', 'getErasureRequest'] as const).map((e) => ENDPOINTS[e].bucket),
+);
 
 const ENV_KEYS = [
   'AWS_ENDPOINT_URL_DYNAMODB',
@@ -44,7 +59,21 @@ const ENV_KEYS = [
   'QUALTRICS_CLIENT_ID',
   'QUALTRICS_CLIENT_SECRET',
   QUALTRICS_SECRET_ENV,
+  QUALTRICS_TIMEOUT_ENV,
 ] as const;
+
+export function qualtricsTimeoutMsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env[QUALTRICS_TIMEOUT_ENV]?.trim();
+  if (!raw) return undefined;
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms < 1) {
+    throw new ConfigError(
+      QUALTRICS_TIMEOUT_ENV,
+      `${QUALTRICS_TIMEOUT_ENV} must be a positive whole number of ms`,
+    );
+  }
+  return ms;
+}
 
 export function deletionDoneFromEnv(env: NodeJS.ProcessEnv = process.env): DeletionDone {
   const raw = env[DELETION_DONE_ENV]?.trim().toLowerCase();
@@ -136,6 +165,7 @@ interface SharedClient {
 function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
   const waitScale = waitScaleFromEnv(env);
   const deletionDone = deletionDoneFromEnv(env);
+  const timeoutMs = qualtricsTimeoutMsFromEnv(env);
   const doc = dynamoDocumentClient();
   let shared: Promise<SharedClient> | undefined;
 
@@ -151,12 +181,15 @@ function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
       tenant: limiterTenant(settings),
       targetUtilization: targetUtilizationFromEnv(env),
       periodMs: LIMITER_PERIOD_MS * waitScale,
+      maxReservationMs: (bucket) =>
+        (STATUS_POLL_BUCKETS.has(bucket) ? LIMITER_PERIOD_MS : LIMITER_RESERVATION_HORIZON_MS) * waitScale,
     });
     const api = createQualtricsClient({
       origin: settings.origin,
       clientId: settings.clientId,
       clientSecret: settings.clientSecret,
       gate: delegatingGate(() => limiter.gate()),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
     const built: SharedClient = { settingsKey, api, limiter };
     shared = Promise.resolve(built);

@@ -5,7 +5,13 @@ import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
 import type { ErasureRequest } from '../qualtrics/types';
 import { type RequestStore, requestStoreFromEnv } from '../request-store';
 import { AmbiguousCreateError } from './creates';
-import { createErasure, type ErasureEvidence, getErasure } from './erasure';
+import {
+  createErasure,
+  type ErasureEvidence,
+  getErasure,
+  LIST_CHECK_AFTER_SECONDS,
+  listCheckDue,
+} from './erasure';
 import type { StartedErasureState } from './inputs';
 import { fakeQualtrics, qualtricsFailure, RESERVED, testEnv, throttled } from './testing';
 
@@ -48,7 +54,8 @@ describe('createErasure', () => {
       status: 'inProgress',
       createdAt: new Date(env.now()).toISOString(),
       polls: 0,
-      waitUntil: new Date(env.now() + 5000).toISOString(),
+      // The first poll: the shortest interval for an erasure (a fifth of its 20-a-minute endpoint).
+      waitUntil: new Date(env.now() + 15_000).toISOString(),
     });
     const record = await store.get(requestId);
     expect(record?.status).toBe('WAITING_ON_QUALTRICS');
@@ -182,8 +189,51 @@ function started(overrides: Partial<StartedErasureState> = {}): StartedErasureSt
   };
 }
 
+/** The test clock's start (testEnv) and an erasure created 20 minutes before it. */
+const NOW = Date.parse('2030-01-01T00:00:00.000Z');
+const TWENTY_MINUTES_AGO = new Date(NOW - 20 * 60_000).toISOString();
+
+describe('listCheckDue', () => {
+  const at = (minutes: number) => NOW + minutes * 60_000;
+  const erasure = { createdAt: new Date(NOW).toISOString() };
+  it('trusts a 404 while the erasure is young, then asks the list each time its age doubles', () => {
+    expect(LIST_CHECK_AFTER_SECONDS).toBe(600);
+    expect(listCheckDue(at(0), erasure, 1)).toBe(false);
+    expect(listCheckDue(at(9.9), erasure, 1)).toBe(false);
+    expect(listCheckDue(at(10), erasure, 1)).toBe(true);
+    const listed = { ...erasure, listedAt: new Date(at(12)).toISOString() };
+    expect(listCheckDue(at(23.9), listed, 1)).toBe(false);
+    expect(listCheckDue(at(24), listed, 1)).toBe(true);
+  });
+
+  it('measures the age in scaled time', () => {
+    // At scale 0.01 ten minutes last 6 real seconds.
+    expect(listCheckDue(NOW + 5_999, erasure, 0.01)).toBe(false);
+    expect(listCheckDue(NOW + 6_000, erasure, 0.01)).toBe(true);
+  });
+});
+
 describe('getErasure', () => {
-  it('treats "not found" as still running while the list shows the erasure', async () => {
+  it('takes "not found" for a young erasure as still running, without reading the erasure list', async () => {
+    const requestId = await newRequest();
+    const list = vi.fn();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({
+        getErasureRequest: vi
+          .fn()
+          .mockResolvedValue({ erasureRequestId: 'OP-P', status: 'inProgress', found: false }),
+        listErasureRequestsPage: list,
+      }),
+    });
+    const erasure = await getErasure(env, { requestId, erasure: started({ polls: 1 }) });
+    expect(erasure).toEqual({ ...started({ polls: 2 }), waitUntil: new Date(NOW + 15_000).toISOString() });
+    expect(list).not.toHaveBeenCalled();
+    expect((await store.get(requestId))?.evidence).toBeUndefined();
+  });
+
+  it('treats "not found" for an older erasure as still running only while the list shows it', async () => {
     const requestId = await newRequest();
     const env = testEnv({
       store,
@@ -201,10 +251,15 @@ describe('getErasure', () => {
           .mockResolvedValueOnce({ elements: [listed({ erasureRequestId: 'OP-P', rawStatus: 'Pending' })] }),
       }),
     });
-    const erasure = await getErasure(env, { requestId, erasure: started({ polls: 1 }) });
+    const erasure = await getErasure(env, {
+      requestId,
+      erasure: started({ polls: 1, createdAt: TWENTY_MINUTES_AGO }),
+    });
+    // 20 minutes old: the next poll in 10 % of that.
     expect(erasure).toEqual({
-      ...started({ polls: 2, qualtricsStatus: 'Pending' }),
-      waitUntil: new Date(env.now() + 5000).toISOString(),
+      ...started({ polls: 2, qualtricsStatus: 'Pending', createdAt: TWENTY_MINUTES_AGO }),
+      listedAt: new Date(NOW).toISOString(),
+      waitUntil: new Date(NOW + 120_000).toISOString(),
     });
     const evidence = (await store.get(requestId))?.evidence as unknown as ErasureEvidence;
     expect(evidence.statuses.map((s) => s.status)).toEqual(['Pending']);
@@ -222,7 +277,12 @@ describe('getErasure', () => {
         listErasureRequestsPage: vi.fn().mockResolvedValue({ elements: [] }),
       }),
     });
-    const erasure = await getErasure(env, { requestId, erasure: started() });
+    // Listed at 10 minutes of age, gone from the list at 20.
+    const listedAt = new Date(NOW - 10 * 60_000).toISOString();
+    const erasure = await getErasure(env, {
+      requestId,
+      erasure: started({ createdAt: TWENTY_MINUTES_AGO, listedAt }),
+    });
     expect(erasure.status).toBe('failed');
     const record = await store.get(requestId);
     expect(record?.timeline.find((t) => t.step === 'ERASURE_FAILED')?.detail).toBe(

@@ -7,7 +7,7 @@ import { AmbiguousCreateError, definitelyNotCreated } from './creates';
 import { isoNow, loadRequest, type StepEnv } from './env';
 import type { CreateErasureEvent, ErasureState, GetErasureEvent, StartedErasureState } from './inputs';
 import { limiterWait, withoutWait } from './throttle';
-import { nextPollAt } from './wait';
+import { ageSeconds, nextPollAt } from './wait';
 
 /**
  * The erasure (`op-erase-personal-data`): created once (`searchOnly` for a dry run), then polled
@@ -30,8 +30,35 @@ export interface ErasureEvidence {
   verification?: unknown;
 }
 
+/** Erasures are polled by id (a 20-a-minute endpoint): its limit sets the shortest poll interval. */
+const ERASURE_POLL = { endpoint: 'getErasureRequest' } as const;
+
 /** How far Qualtrics' clock may differ from ours when matching an erasure to our create attempt. */
 const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * Qualtrics answers 404 to get-by-id until an erasure ends, so a 404 alone cannot tell "still
+ * running" from "never heard of it"; only the erasure list can. But that list holds every erasure
+ * the brand ever made, page after page, at 20 calls a minute shared by every deletion in flight:
+ * reading it on every poll would make the list, not Qualtrics, the limit on how many deletions
+ * finish per hour. So a 404 is taken as "still running" while the erasure is younger than this
+ * (unscaled seconds; its id came from Qualtrics' own create answer, or from the request record),
+ * and after that only while the list showed it at an age at least half the present one: the list
+ * is read again each time the erasure's age has doubled.
+ */
+export const LIST_CHECK_AFTER_SECONDS = 600;
+
+/** Whether a 404 for this erasure needs the erasure list to confirm it is still running. */
+export function listCheckDue(
+  now: number,
+  erasure: { createdAt: string; listedAt?: string },
+  scale: number,
+): boolean {
+  const age = ageSeconds(now, erasure.createdAt, scale);
+  if (age < LIST_CHECK_AFTER_SECONDS) return false;
+  if (!erasure.listedAt) return true;
+  return age >= 2 * ageSeconds(Date.parse(erasure.listedAt), erasure.createdAt, scale);
+}
 
 export async function createErasure(
   env: StepEnv,
@@ -144,7 +171,7 @@ function startedErasure(
     status: 'inProgress',
     createdAt: created,
     polls: 0,
-    waitUntil: nextPollAt(env.now(), created, env.waitScale),
+    waitUntil: nextPollAt(env.now(), created, env.waitScale, ERASURE_POLL),
   };
 }
 
@@ -181,9 +208,17 @@ export async function getErasure(
   let report: ErasureRequest | undefined;
   try {
     const byId = await q.api.getErasureRequest(erasure.erasureRequestId);
-    // Qualtrics answers an error to get-by-id until the erasure ends: only the list can tell
-    // "still running" from "never heard of it" (BRIEF §6).
+    if (!byId.found && !listCheckDue(env.now(), erasure, env.waitScale)) {
+      // Qualtrics answers an error to get-by-id until the erasure ends (see LIST_CHECK_AFTER_SECONDS).
+      return {
+        ...rest,
+        polls: erasure.polls + 1,
+        waitUntil: nextPollAt(env.now(), erasure.createdAt, env.waitScale, ERASURE_POLL),
+      };
+    }
+    // Only the list can tell "still running" from "never heard of it" (BRIEF §6).
     report = byId.found ? byId : await findListed(q.api, erasure.erasureRequestId);
+    if (!byId.found && report) rest.listedAt = isoNow(env);
   } catch (e) {
     if (e instanceof ThrottledError) return { ...rest, ...limiterWait(env, q, e, 'checking the erasure') };
     throw e;
@@ -218,7 +253,7 @@ export async function getErasure(
       env.log.warn('erasure failed', { polls, qualtricsStatus });
       return next;
     default:
-      return { ...next, waitUntil: nextPollAt(env.now(), erasure.createdAt, env.waitScale) };
+      return { ...next, waitUntil: nextPollAt(env.now(), erasure.createdAt, env.waitScale, ERASURE_POLL) };
   }
 }
 

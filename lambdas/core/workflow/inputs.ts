@@ -134,6 +134,8 @@ export const StartedErasure = z.object({
   qualtricsStatus: z.string().max(64).optional(),
   createdAt: Instant,
   polls: Count,
+  /** When the erasure list last showed the erasure (a 404 by id is trusted only so long). */
+  listedAt: Instant.optional(),
   waitUntil: Instant.optional(),
   reservations: Reservations.optional(),
 });

@@ -4,8 +4,11 @@ import {
   instantAfter,
   limiterWaitUntil,
   nextPollAt,
+  POLL_ESTIMATE_STRETCH,
   POLL_MAX_SECONDS,
+  POLL_MAX_SHARE_OF_LIMIT,
   POLL_MIN_SECONDS,
+  pollFloorSeconds,
   pollIntervalSeconds,
   pollSchedule,
   waitScaleFromEnv,
@@ -21,6 +24,37 @@ describe('wait arithmetic', () => {
     expect(pollIntervalSeconds(36_000)).toBe(POLL_MAX_SECONDS);
     expect(pollIntervalSeconds(10 * 86_400)).toBe(POLL_MAX_SECONDS);
     expect(pollIntervalSeconds(-5)).toBe(POLL_MIN_SECONDS);
+  });
+
+  it('waits for the end Qualtrics progress points to, within POLL_ESTIMATE_STRETCH intervals', () => {
+    const at = (elapsed: number, percentComplete?: number) =>
+      pollIntervalSeconds(elapsed, { percentComplete });
+    // 5 s old and 25 % done: 15 s to go (the simulator's 20-s job, polled twice).
+    expect(at(5, 25)).toBe(15);
+    expect(at(100, 95)).toBe(10);
+    expect(at(100, 80)).toBe(25);
+    expect(at(100, 1)).toBe(POLL_ESTIMATE_STRETCH * 10);
+    expect(at(36_000, 1)).toBe(POLL_MAX_SECONDS);
+    // No usable progress: the growing schedule.
+    for (const p of [undefined, 0, 100, -3, Number.NaN]) expect(at(100, p)).toBe(10);
+    const created = new Date(T0).toISOString();
+    expect(nextPollAt(T0 + 5000, created, 1, { percentComplete: 25 })).toBe(
+      new Date(T0 + 20_000).toISOString(),
+    );
+  });
+
+  it("keeps one job's polls to a fifth of its status endpoint's limit", () => {
+    // getErasureRequest: 20 a minute → at least 15 s apart; getCustomerDataRequest: 100 → 3 s, so 5.
+    expect(pollFloorSeconds('getErasureRequest')).toBe(15);
+    expect(pollFloorSeconds('getCustomerDataRequest')).toBe(POLL_MIN_SECONDS);
+    expect(pollFloorSeconds()).toBe(POLL_MIN_SECONDS);
+    expect(POLL_MAX_SHARE_OF_LIMIT).toBe(0.2);
+    const erasure = { endpoint: 'getErasureRequest' } as const;
+    expect(pollIntervalSeconds(0, erasure)).toBe(15);
+    expect(pollIntervalSeconds(1000, erasure)).toBe(100);
+    expect(pollIntervalSeconds(36_000, erasure)).toBe(POLL_MAX_SECONDS);
+    const created = new Date(T0).toISOString();
+    expect(nextPollAt(T0, created, 0.01, erasure)).toBe(new Date(T0 + 150).toISOString());
   });
 
   it('schedules polls until the first one at or after the end of the job', () => {
@@ -50,6 +84,15 @@ describe('wait arithmetic', () => {
   it('uses the limiter wait as it is (the limiter already runs in scaled time)', () => {
     expect(limiterWaitUntil(T0, new ThrottledError(37, 'brand'), 0.01)).toBe('2030-01-01T00:00:00.037Z');
     expect(limiterWaitUntil(T0, new ThrottledError(1200, 'brand'), 1)).toBe('2030-01-01T00:00:02.000Z');
+  });
+
+  it("waits until the limiter's own instant, however long the step took since it answered", () => {
+    // Denied at T0 with a slot 4 s away; the step wrote a record for 1.5 s before scheduling its wait.
+    const denied = new ThrottledError(4000, 'createErasureRequest', T0 + 4000);
+    expect(limiterWaitUntil(T0 + 1500, denied, 0.01)).toBe('2030-01-01T00:00:04.000Z');
+    expect(limiterWaitUntil(T0 + 1500, denied, 1)).toBe('2030-01-01T00:00:04.000Z');
+    // Already past: at once.
+    expect(limiterWaitUntil(T0 + 5000, denied, 0.01)).toBe('2030-01-01T00:00:05.000Z');
   });
 
   it('reads QDSR_WAIT_SCALE, default 1, and rejects nonsense naming the variable', () => {

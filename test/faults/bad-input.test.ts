@@ -1,0 +1,289 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { dynamoDocumentClient } from '../../lambdas/core/aws-clients';
+import { handleIntakeEvent, INTAKE_DETAIL_TYPE } from '../../lambdas/handlers/intake-event';
+import { startLocalAws } from '../../local/aws';
+import { type ApiWorld, startApiWorld } from '../api/harness';
+import { runCli } from '../cli/run-cli';
+import { CANARY_EMAIL, LeakScanner } from '../support/canaries';
+import {
+  type Channel,
+  forChannel,
+  HOSTILE_BODIES,
+  HOSTILE_EMAILS,
+  HOSTILE_IDS,
+  HOSTILE_KEYS,
+  type Hostile,
+} from './hostile-inputs';
+
+// Every logger at DEBUG (the API's and the intake's are made at import): rejections are logged, never the input.
+vi.hoisted(() => {
+  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+});
+
+/**
+ * Bad input across every way in (issue 7): the one table of hostile values (`hostile-inputs.ts`)
+ * through the HTTP API, EventBridge intake events and the CLI. Every case is refused — a 4xx with a
+ * JSON error, a dropped event with its code, or exit 2 with a one-line reason — without echoing the
+ * input; nothing is recorded, no workflow starts, and the server stays healthy. Complements
+ * test/api/hostile-inputs.test.ts (the HTTP layer itself: methods, media types, raw requests).
+ */
+
+interface Outcome {
+  channel: Channel;
+  table: string;
+  name: string;
+  refused: boolean;
+}
+
+const outcomes: Outcome[] = [];
+const leaks = new LeakScanner();
+let w: ApiWorld;
+let stopOutput: () => void = () => undefined;
+let stopEvents: () => void = () => undefined;
+const cliRoot = mkdtempSync(join(tmpdir(), 'qdsr-bad-input-'));
+const cliData = join(cliRoot, 'data');
+
+beforeAll(async () => {
+  w = await startApiWorld();
+  stopOutput = leaks.captureOutput();
+  stopEvents = leaks.subscribeEvents();
+});
+afterAll(async () => {
+  stopEvents();
+  stopOutput();
+  if (outcomes.length > 0) console.log(formatTable());
+  await w?.close();
+  rmSync(cliRoot, { recursive: true, force: true });
+});
+
+interface Answer {
+  status: number;
+  text: string;
+}
+
+/** node:http, so an answer sent before the whole (oversized) body was read still arrives. */
+function send(method: string, path: string, body?: string): Promise<Answer> {
+  const url = new URL(w.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e),
+    );
+    req.end(body);
+  });
+}
+
+function expectRefusedByHttp(answer: Answer, o: Omit<Outcome, 'refused'>): void {
+  leaks.scan('http response', answer.text);
+  const refused = answer.status >= 400 && answer.status < 500;
+  outcomes.push({ ...o, refused });
+  expect(answer.status, answer.text).toBeGreaterThanOrEqual(400);
+  expect(answer.status, answer.text).toBeLessThan(500);
+  const parsed = JSON.parse(answer.text) as { error?: { code?: unknown; message?: unknown } };
+  expect(Object.keys(parsed)).toEqual(['error']);
+  expect(parsed.error?.code).toMatch(/^[A-Z_]+$/);
+  expect(String(parsed.error?.message).length).toBeGreaterThan(10);
+  expect(answer.text).not.toMatch(/\bat .+\.(ts|js):\d+/);
+}
+
+let seq = 0;
+function event(detail: unknown): EventBridgeEvent<string, unknown> {
+  seq++;
+  return {
+    version: '0',
+    id: `0d8c2f6e-4b1a-4c59-9d3e-5f1a2b3c4${String(seq).padStart(3, '0')}`,
+    'detail-type': INTAKE_DETAIL_TYPE,
+    source: 'acme.intake',
+    account: '123456789012',
+    time: new Date().toISOString(),
+    region: 'eu-west-1',
+    resources: [],
+    detail,
+  };
+}
+
+async function expectDroppedEvent(detail: unknown, o: Omit<Outcome, 'refused'>): Promise<void> {
+  const result = await handleIntakeEvent(event(detail));
+  leaks.scan('event result', result);
+  outcomes.push({ ...o, refused: result.accepted === false });
+  expect(result).toEqual({
+    accepted: false,
+    code: expect.stringMatching(/^(INVALID_BODY|PAYLOAD_TOO_LARGE)$/),
+  });
+}
+
+async function expectCliExit2(args: string[], o: Omit<Outcome, 'refused'>): Promise<void> {
+  // runCli rejects when stdout or stderr carries a canary or an email given as an argument.
+  const r = await runCli([...args, '--data-dir', cliData]);
+  outcomes.push({ ...o, refused: r.code === 2 });
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stdout).toBe('');
+  // The reason is the last line (`retry` names the Qualtrics it would talk to first).
+  const lines = r.stderr.trim().split('\n');
+  expect(lines.length, r.stderr).toBeLessThanOrEqual(2);
+  expect(lines.at(-1)).toMatch(/^(qualtrics-dsr|error):? .{10,}/);
+}
+
+async function recordedByCli(): Promise<number> {
+  const aws = await startLocalAws({ dataDir: cliData });
+  aws.applyEnv();
+  try {
+    const out = await dynamoDocumentClient().send(
+      new ScanCommand({ TableName: aws.names.requestsTable, Select: 'COUNT' }),
+    );
+    return out.Count ?? 0;
+  } finally {
+    await aws.close();
+  }
+}
+
+const label = (c: Hostile) => c.name;
+
+describe('bad input through every channel', () => {
+  let itemsBefore = 0;
+  let cliBefore = 0;
+  beforeAll(async () => {
+    itemsBefore = await w.countRequestItems();
+    cliBefore = await recordedByCli();
+  });
+
+  it('has at least 40 hostile inputs, each channel at least a handful', () => {
+    const rows = [...HOSTILE_EMAILS, ...HOSTILE_IDS, ...HOSTILE_KEYS, ...HOSTILE_BODIES];
+    expect(rows.length).toBeGreaterThanOrEqual(40);
+    for (const ch of ['http', 'event', 'cli'] as const) {
+      const n = [HOSTILE_EMAILS, HOSTILE_IDS, HOSTILE_KEYS, HOSTILE_BODIES]
+        .map((t) => forChannel(t as Hostile[], ch).length)
+        .reduce((a, b) => a + b, 0);
+      expect(n, ch).toBeGreaterThanOrEqual(10);
+    }
+  });
+
+  describe('HTTP API', () => {
+    it.each(forChannel(HOSTILE_EMAILS, 'http').map((c) => [label(c), c] as const))(
+      'POST /requests, email %s → 4xx',
+      async (name, c) => {
+        const answer = await send('POST', '/requests', JSON.stringify({ type: 'access', email: c.value }));
+        expectRefusedByHttp(answer, { channel: 'http', table: 'email', name });
+      },
+    );
+    it.each(forChannel(HOSTILE_KEYS, 'http').map((c) => [label(c), c] as const))(
+      'POST /requests, idempotencyKey %s → 4xx',
+      async (name, c) => {
+        const body = { type: 'deletion', email: CANARY_EMAIL, idempotencyKey: c.value };
+        const answer = await send('POST', '/requests', JSON.stringify(body));
+        expectRefusedByHttp(answer, { channel: 'http', table: 'idempotency key', name });
+      },
+    );
+    it.each(forChannel(HOSTILE_BODIES, 'http').map((c) => [label(c), c] as const))(
+      'POST /requests, body %s → 4xx',
+      async (name, c) => {
+        const answer = await send('POST', '/requests', JSON.stringify(c.value));
+        expectRefusedByHttp(answer, { channel: 'http', table: 'body', name });
+      },
+    );
+    it.each(forChannel(HOSTILE_IDS, 'http').map((c) => [label(c), c] as const))(
+      'GET /requests/{id} and POST /requests/{id}/retry, id %s → 4xx',
+      async (name, c) => {
+        const id = encodeURIComponent(c.value);
+        expectRefusedByHttp(await send('GET', `/requests/${id}`), { channel: 'http', table: 'id', name });
+        expectRefusedByHttp(await send('POST', `/requests/${id}/retry`, '{}'), {
+          channel: 'http',
+          table: 'id (retry)',
+          name,
+        });
+      },
+    );
+  });
+
+  describe('EventBridge intake events', () => {
+    it.each(forChannel(HOSTILE_EMAILS, 'event').map((c) => [label(c), c] as const))(
+      'email %s → dropped',
+      (name, c) =>
+        expectDroppedEvent({ type: 'access', email: c.value }, { channel: 'event', table: 'email', name }),
+    );
+    it.each(forChannel(HOSTILE_KEYS, 'event').map((c) => [label(c), c] as const))(
+      'idempotencyKey %s → dropped',
+      (name, c) =>
+        expectDroppedEvent(
+          { type: 'deletion', email: CANARY_EMAIL, idempotencyKey: c.value },
+          { channel: 'event', table: 'idempotency key', name },
+        ),
+    );
+    it.each(forChannel(HOSTILE_BODIES, 'event').map((c) => [label(c), c] as const))(
+      'detail %s → dropped',
+      (name, c) => expectDroppedEvent(c.value, { channel: 'event', table: 'body', name }),
+    );
+  });
+
+  describe('CLI', () => {
+    // A child process each (~0.7 s): the string emails and ids only, commands alternating.
+    it.each(forChannel(HOSTILE_EMAILS, 'cli').map((c, i) => [label(c), c, i] as const))(
+      'access/delete <email> %s → exit 2',
+      (name, c, i) =>
+        expectCliExit2([i % 2 === 0 ? 'access' : 'delete', String(c.value)], {
+          channel: 'cli',
+          table: 'email',
+          name,
+        }),
+    );
+    it.each(forChannel(HOSTILE_IDS, 'cli').map((c, i) => [label(c), c, i] as const))(
+      'status/retry <id> %s → exit 2',
+      (name, c, i) =>
+        expectCliExit2([i % 2 === 0 ? 'status' : 'retry', c.value], { channel: 'cli', table: 'id', name }),
+    );
+  });
+
+  it('recorded nothing, started nothing, leaked nothing, and the server is still healthy', async () => {
+    expect(outcomes.filter((o) => !o.refused)).toEqual([]);
+    expect(await w.countRequestItems()).toBe(itemsBefore);
+    expect(await recordedByCli()).toBe(cliBefore);
+    expect(w.starts).toEqual([]);
+    expect(w.redrives).toEqual([]);
+    expect(leaks.scanned.log).toBeGreaterThan(10); // the rejections were logged (by code), and scanned
+    expect(leaks.hits).toEqual([]);
+    expect((await send('GET', '/health')).status).toBe(200);
+    const ok = await send(
+      'POST',
+      '/requests',
+      JSON.stringify({ type: 'deletion', email: CANARY_EMAIL, dryRun: true }),
+    );
+    expect(ok.status).toBe(202);
+    expect(w.starts).toHaveLength(1);
+    await w.workflows.settled(String((JSON.parse(ok.text) as { requestId: string }).requestId));
+  });
+});
+
+function formatTable(): string {
+  const rows = new Map<string, { cases: number; refused: number }>();
+  for (const o of outcomes) {
+    const key = `${o.channel} | ${o.table}`;
+    const r = rows.get(key) ?? { cases: 0, refused: 0 };
+    r.cases++;
+    if (o.refused) r.refused++;
+    rows.set(key, r);
+  }
+  const lines = ['| channel | input | cases | refused (4xx / dropped / exit 2) |', '|---|---|---|---|'];
+  for (const [key, r] of rows) lines.push(`| ${key} | ${r.cases} | ${r.refused} |`);
+  lines.push(`| all | | ${outcomes.length} | ${outcomes.filter((o) => o.refused).length} |`);
+  return `\nBad input: ${new Set(outcomes.map((o) => `${o.table}:${o.name}`)).size} distinct hostile inputs, ${outcomes.length} cases; canary hits: ${leaks.hits.length}\n${lines.join('\n')}\n`;
+}
