@@ -1,6 +1,5 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { RequestType } from '../../lambdas/core/request-store';
-import { resetWorkflowDeps } from '../../lambdas/core/workflow/deps';
 import { setWorkflowStarter, type WorkflowStarter } from '../../lambdas/core/workflow-starter';
 import { type BackgroundWorkflows, createBackgroundWorkflows } from '../../local/api/background-workflows';
 import { type ApiServer, startApiServer } from '../../local/api/server';
@@ -13,6 +12,7 @@ import {
   type SimulatorOptions,
   startSimulator,
 } from '../../local/simulator';
+import { scopedEnv } from '../support/scoped-env';
 
 /**
  * The local API as `serve` runs it, on real parts: the node:http server on 127.0.0.1 calling the
@@ -44,15 +44,8 @@ export async function startApiWorld(
   opts: { scale?: number; simulator?: SimulatorOptions } = {},
 ): Promise<ApiWorld> {
   const scale = opts.scale ?? 0.01;
-  const saved = new Map<string, string | undefined>();
-  const setEnv = (vars: Record<string, string | undefined>) => {
-    for (const [k, v] of Object.entries(vars)) {
-      if (!saved.has(k)) saved.set(k, process.env[k]);
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    resetWorkflowDeps();
-  };
+  const env = scopedEnv();
+  const setEnv = env.set;
   const aws = await startLocalAws();
   aws.applyEnv();
   const sim = await startSimulator({ timeScale: scale, ...opts.simulator });
@@ -124,11 +117,7 @@ export async function startApiWorld(
       await world.server?.close();
       setWorkflowStarter(undefined);
       await workflows.shutdown(5_000);
-      for (const [k, v] of saved) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-      resetWorkflowDeps();
+      env.restore();
       await sim.close();
       await aws.close();
     },

@@ -7,13 +7,13 @@ import { ExportWriter } from '../../lambdas/core/export-writer';
 import { bucketsFor } from '../../lambdas/core/qualtrics/endpoints';
 import { RateLimiter } from '../../lambdas/core/rate-limiter';
 import { RequestStore } from '../../lambdas/core/request-store';
-import { resetWorkflowDeps } from '../../lambdas/core/workflow/deps';
 import { STEP_HANDLERS } from '../../lambdas/handlers';
 import { type LocalAws, startLocalAws } from '../../local/aws';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/dynamo';
 import type { StepHandlers } from '../../local/engine/workflows';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../local/simulator';
 import { CANARY_CLIENT, CANARY_CLIENT_ENV, canarySeed } from '../support/canaries';
+import { scopedEnv } from '../support/scoped-env';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 
 /**
@@ -81,15 +81,8 @@ export async function startFaultWorld(scale: number): Promise<FaultWorld> {
   const dynamo = await startTcpProxy(aws.dynamoEndpoint);
   const s3 = await startTcpProxy(aws.s3Endpoint);
 
-  const saved = new Map<string, string | undefined>();
-  const setEnv = (vars: Record<string, string | undefined>) => {
-    for (const [k, v] of Object.entries(vars)) {
-      if (!saved.has(k)) saved.set(k, process.env[k]);
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    resetWorkflowDeps();
-  };
+  const env = scopedEnv();
+  const setEnv = env.set;
   // The steps' SDK clients go through the proxies.
   setEnv({ AWS_ENDPOINT_URL_DYNAMODB: dynamo.url, AWS_ENDPOINT_URL_S3: s3.url });
   resetAwsClients();
@@ -190,11 +183,7 @@ export async function startFaultWorld(scale: number): Promise<FaultWorld> {
     async close() {
       globalThis.fetch = realFetch;
       RateLimiter.prototype.acquire = realAcquire;
-      for (const [k, v] of saved) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-      resetWorkflowDeps();
+      env.restore();
       await sim?.close();
       ddb.destroy();
       s3Client.destroy();

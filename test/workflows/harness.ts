@@ -14,6 +14,7 @@ import {
   startSimulator,
 } from '../../local/simulator';
 import { CANARY_CLIENT, CANARY_CLIENT_ENV, CANARY_EMAIL, canarySeed, LeakScanner } from '../support/canaries';
+import { scopedEnv } from '../support/scoped-env';
 import { type ResourceAudit, resourceAudit } from './resource-audit';
 
 /**
@@ -51,15 +52,8 @@ export async function startWorkflowWorld(
   opts: { scale?: number; simulator?: SimulatorOptions } = {},
 ): Promise<WorkflowWorld> {
   const scale = opts.scale ?? 0.002;
-  const saved = new Map<string, string | undefined>();
-  const setEnv = (vars: Record<string, string | undefined>) => {
-    for (const [k, v] of Object.entries(vars)) {
-      if (!saved.has(k)) saved.set(k, process.env[k]);
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    resetWorkflowDeps();
-  };
+  const env = scopedEnv();
+  const setEnv = env.set;
   const aws = await startLocalAws();
   aws.applyEnv();
   const sim = await startSimulator({
@@ -133,11 +127,7 @@ export async function startWorkflowWorld(
       unsubscribe();
       stopEvents();
       stopOutput();
-      for (const [k, v] of saved) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-      resetWorkflowDeps();
+      env.restore();
       await sim.close();
       await aws.close();
       leaks.assertClean('leak canaries');
