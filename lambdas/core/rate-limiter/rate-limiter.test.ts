@@ -107,6 +107,33 @@ describe('one worker (fake clock)', () => {
     expect(limiter.stats()).toEqual({ writes: 9, reads: 0, admitted: 1, denied: 7 });
   });
 
+  it('reserves as far ahead as each bucket allows, and spreads those turned away over that horizon', async () => {
+    // The endpoint bucket may book an hour ahead; getErasureRequest only one period (60 s = 15 slots).
+    const options: Partial<RateLimiterOptions> = {
+      burst: 1,
+      maxReservationMs: (bucket) => (bucket === 'getErasureRequest' ? 60_000 : 3_600_000),
+      random: () => 0.5,
+    };
+    // A fresh limiter (tenant) per endpoint, so the two never meet in the brand bucket.
+    const waits = async (endpoint: EndpointName) => {
+      const { limiter } = fakeClockLimiter(options);
+      const out: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const r = await limiter.acquire(endpoint);
+        out.push(r.admitted ? 0 : r.waitMs);
+      }
+      return out;
+    };
+    // 20 creates: one admitted, 19 each holding its own slot, 4 s apart.
+    expect(await waits('createErasureRequest')).toEqual(Array.from({ length: 20 }, (_, k) => k * 4000));
+    expect(fakeClockLimiter(options).limiter.maxReservationMs('brand')).toBe(3_600_000);
+    // 20 polls: 16 slots within the minute; the rest are told to come back once the bucket is in
+    // reach again (at 4 s), plus half the horizon (random 0.5): not all at the same instant.
+    const polls = await waits('getErasureRequest');
+    expect(polls.slice(0, 16)).toEqual(Array.from({ length: 16 }, (_, k) => k * 4000));
+    expect(polls.slice(16)).toEqual([34_000, 34_000, 34_000, 34_000]);
+  });
+
   it('admits `burst` calls back to back from an idle bucket', async () => {
     const { limiter } = fakeClockLimiter({ burst: 3, maxReservationMs: 0 });
     const results = [];
