@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { REQUESTS_TTL_ATTRIBUTE, TABLE_PARTITION_KEY } from '../../lambdas/core/tables';
+import { TTL_ATTRIBUTE, TABLE_PARTITION_KEY } from '../../lambdas/core/tables';
 
 export interface StorageProps {
   /** Days an export bundle (`exports/…`) is kept before S3 lifecycle expiry. */
@@ -46,6 +46,8 @@ export class Storage extends Construct {
       // One item per rate bucket, no personal data: the AWS-managed KMS key is enough and needs no
       // key grants on the hottest path (every Qualtrics call updates this table).
       encryption: TableEncryption.AWS_MANAGED,
+      // Idle buckets and old job-duration lessons go by themselves.
+      timeToLiveAttribute: TTL_ATTRIBUTE,
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
@@ -55,7 +57,7 @@ export class Storage extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.dataKey,
-      timeToLiveAttribute: REQUESTS_TTL_ATTRIBUTE,
+      timeToLiveAttribute: TTL_ATTRIBUTE,
       deletionProtection: true,
       // The audit trail of every privacy request: never dropped by a stack deletion.
       removalPolicy: RemovalPolicy.RETAIN,

@@ -9,9 +9,9 @@ export const STORAGE_ENV = {
   exportBucket: 'QDSR_EXPORT_BUCKET',
 } as const;
 
-/** Both tables have a single string partition key named `pk`; the requests table has TTL on `expiresAt`. */
+/** Both tables have a single string partition key named `pk` and expire items by TTL on `expiresAt`. */
 export const TABLE_PARTITION_KEY = 'pk';
-export const REQUESTS_TTL_ATTRIBUTE = 'expiresAt';
+export const TTL_ATTRIBUTE = 'expiresAt';
 
 export const DEFAULT_LOCAL_NAMES = {
   limiterTable: 'qdsr-rate-limiter',

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { resetAwsClients } from '../../lambdas/core/aws-clients';
-import { DEFAULT_LOCAL_NAMES, REQUESTS_TTL_ATTRIBUTE, STORAGE_ENV } from '../../lambdas/core/tables';
+import { DEFAULT_LOCAL_NAMES, STORAGE_ENV, TTL_ATTRIBUTE } from '../../lambdas/core/tables';
 import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startDynalite } from './dynamo';
 import { type LocalS3, startS3rver } from './s3';
 
@@ -61,8 +61,8 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
   try {
     dynamo = await startDynalite({ path: dynamoDir });
     await ensureTables(dynamo.endpoint, [
-      { name: names.limiterTable },
-      { name: names.requestsTable, ttlAttribute: REQUESTS_TTL_ATTRIBUTE },
+      { name: names.limiterTable, ttlAttribute: TTL_ATTRIBUTE },
+      { name: names.requestsTable, ttlAttribute: TTL_ATTRIBUTE },
     ]);
     s3 = await startS3rver({ directory: s3Dir, buckets: [names.exportBucket] });
   } catch (e) {

@@ -113,6 +113,7 @@ export function handleApi(
 ): HttpAnswer {
   world.settle(req.now);
   const scaled = (simMs: number) => Math.max(0, simMs * settings.timeScale);
+  const stamps = { subSecond: settings.timeScale < 1 };
 
   switch (req.name) {
     case 'whoami':
@@ -195,20 +196,20 @@ export function handleApi(
       for (const email of new Set(parsed.emails.map((e) => e.toLowerCase()))) {
         counters.subject(email, 'erasureCreates');
       }
-      return ok(createErasureResult(record));
+      return ok(createErasureResult(record, stamps));
     }
 
     case 'listErasureRequests': {
       const page = paginate(world.erasureList(req.now), req, settings);
       if (isAnswer(page)) return page;
-      return ok({ elements: page.elements.map(erasureResult), nextPage: page.nextPage });
+      return ok({ elements: page.elements.map((e) => erasureResult(e, stamps)), nextPage: page.nextPage });
     }
 
     case 'getErasureRequest': {
       const record = world.erasure(req.params.erasureRequestId!, req.now);
       if (!record || !erasureVisibleById(record.status))
         return apiError('notFound', 'Erasure request not found.');
-      return ok(erasureResult(record));
+      return ok(erasureResult(record, stamps));
     }
 
     case 'token':

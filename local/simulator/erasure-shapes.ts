@@ -61,16 +61,26 @@ export interface ErasureRecordView {
   updated: number;
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/**
+ * Qualtrics stamps erasures in whole seconds [K]. A simulator whose clock runs `timeScale` times
+ * real time keeps milliseconds instead (`subSecond`), so its stamps stay as precise, relative to
+ * its compressed durations, as whole seconds are to real ones.
+ */
+export interface StampOptions {
+  subSecond?: boolean;
 }
 
-export function createErasureResult(r: ErasureRecordView): Record<string, unknown> {
-  return { requestId: r.id, user: r.user, created: iso(r.created) };
+function iso(ms: number, o: StampOptions): string {
+  const full = new Date(ms).toISOString();
+  return o.subSecond ? full : full.replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function createErasureResult(r: ErasureRecordView, o: StampOptions = {}): Record<string, unknown> {
+  return { requestId: r.id, user: r.user, created: iso(r.created, o) };
 }
 
 /** GET-by-id and list element (§5b). */
-export function erasureResult(r: ErasureRecordView): Record<string, unknown> {
+export function erasureResult(r: ErasureRecordView, o: StampOptions = {}): Record<string, unknown> {
   return {
     requestid: r.id,
     status: r.status,
@@ -80,8 +90,8 @@ export function erasureResult(r: ErasureRecordView): Record<string, unknown> {
     emailList: [...r.emailList],
     searchOnly: r.searchOnly,
     failureReason: r.failureReason,
-    created: iso(r.created),
-    updated: iso(r.updated),
+    created: iso(r.created, o),
+    updated: iso(r.updated, o),
   };
 }
 

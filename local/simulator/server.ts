@@ -45,6 +45,7 @@ const MUTABLE_KEYS = [
   'failCustomerDataJobs',
   'failErasures',
   'customerDataJobMs',
+  'customerDataFiles',
   'erasureJobMs',
   'pageSizeCap',
   'tokenTtlSeconds',
@@ -67,6 +68,7 @@ function validateMutable(patch: Partial<MutableSimulatorOptions>): void {
   if (patch.tokenTtlSeconds !== undefined) positive('tokenTtlSeconds', patch.tokenTtlSeconds);
   if (patch.customerDataJobMs !== undefined) nonNegative('customerDataJobMs', patch.customerDataJobMs);
   if (patch.erasureJobMs !== undefined) nonNegative('erasureJobMs', patch.erasureJobMs);
+  if (patch.customerDataFiles !== undefined) nonNegative('customerDataFiles', patch.customerDataFiles, true);
 }
 
 function bodyless(req: IncomingMessage): boolean {

@@ -59,6 +59,7 @@ export type MutableSimulatorOptions = Pick<
   | 'failCustomerDataJobs'
   | 'failErasures'
   | 'customerDataJobMs'
+  | 'customerDataFiles'
   | 'erasureJobMs'
   | 'pageSizeCap'
   | 'tokenTtlSeconds'

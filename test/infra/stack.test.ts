@@ -13,7 +13,7 @@ import { HANDLER_NAMES, HANDLERS, type HandlerName, type HandlerSpec } from '../
 import { validateCreateRequest } from '../../lambdas/core/api';
 import { originFromEnv } from '../../lambdas/core/config';
 import { ErrorNames, QualtricsError } from '../../lambdas/core/errors';
-import { REQUESTS_TTL_ATTRIBUTE, STORAGE_ENV, TABLE_PARTITION_KEY } from '../../lambdas/core/tables';
+import { STORAGE_ENV, TABLE_PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/core/tables';
 import { CONNECTION_CHECK_METRIC, connectionCheckMetricLine } from '../../lambdas/handlers/connection-check';
 import { stepLogging } from '../../lambdas/middleware';
 import { readAsl } from '../../local/engine/definitions';
@@ -211,10 +211,9 @@ describe('storage', () => {
       SSEType: 'KMS',
       KMSMasterKeyId: { 'Fn::GetAtt': [s.id(s.stack.storage.dataKey), 'Arn'] },
     });
-    expect(requests?.TimeToLiveSpecification).toEqual({
-      AttributeName: REQUESTS_TTL_ATTRIBUTE,
-      Enabled: true,
-    });
+    for (const t of [limiter, requests]) {
+      expect(t?.TimeToLiveSpecification).toEqual({ AttributeName: TTL_ATTRIBUTE, Enabled: true });
+    }
     expect(s.json.Resources[s.id(s.stack.storage.requestsTable)]?.DeletionPolicy).toBe('Retain');
   });
 

@@ -165,6 +165,16 @@ export type EndpointName = keyof typeof ENDPOINTS;
 
 export const ENDPOINT_NAMES = Object.keys(ENDPOINTS) as EndpointName[];
 
+/**
+ * For each endpoint that starts a Qualtrics job, the endpoint the job's status is polled through.
+ * Qualtrics gives each status endpoint the same limit as its create endpoint, so the rate limiter
+ * starts a job only while the status bucket has room for its polls (`RateLimiter.acquire`).
+ */
+export const JOB_STATUS_ENDPOINT: Readonly<Partial<Record<EndpointName, EndpointName>>> = {
+  createCustomerDataRequest: 'getCustomerDataRequest',
+  createErasureRequest: 'getErasureRequest',
+};
+
 export function endpoint(name: EndpointName): EndpointSpec {
   return ENDPOINTS[name];
 }

@@ -25,7 +25,7 @@ afterEach(() => {
   ddb.reset();
 });
 
-// createErasureRequest: 20/min × 0.75 → T = 4000 ms; burst 1 → τ = 4000; reservations up to 60 s ahead.
+// listErasureRequests: 20/min × 0.75 → T = 4000 ms; burst 1 → τ = 4000; reservations up to 60 s ahead.
 // `random` 0: a caller turned away by a full bucket comes back the moment it is within reach.
 function limiter(random = () => 0) {
   return new RateLimiter({
@@ -45,7 +45,7 @@ const conditionFailed = (tat?: number) =>
     $metadata: { httpStatusCode: 400 },
     ...(tat === undefined
       ? {}
-      : { Item: { pk: { S: 'gcra#iad1#client#createErasureRequest' }, tat: { N: String(tat) } } }),
+      : { Item: { pk: { S: 'gcra#iad1#client#listErasureRequests' }, tat: { N: String(tat) } } }),
   });
 
 describe('failed conditional writes on real DynamoDB (ALL_OLD)', () => {
@@ -53,10 +53,10 @@ describe('failed conditional writes on real DynamoDB (ALL_OLD)', () => {
     ddb.on(UpdateCommand).rejects(conditionFailed(T0 + 100_000));
     const r = limiter();
     // The last reservable tat is T0 + 60 000; the bucket is 40 s beyond it.
-    expect(await r.acquire('createErasureRequest')).toMatchObject({
+    expect(await r.acquire('listErasureRequests')).toMatchObject({
       admitted: false,
       waitMs: 40_000,
-      bucket: 'createErasureRequest',
+      bucket: 'listErasureRequests',
       reservations: [],
     });
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
@@ -64,7 +64,7 @@ describe('failed conditional writes on real DynamoDB (ALL_OLD)', () => {
     expect(update).toHaveLength(1);
     expect(update[0]!.args[0].input).toMatchObject({
       TableName: 'limiter',
-      Key: { pk: 'gcra#iad1#client#createErasureRequest' },
+      Key: { pk: 'gcra#iad1#client#listErasureRequests' },
       ConditionExpression: 'attribute_not_exists(tat) OR tat <= :now',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       ExpressionAttributeValues: {
@@ -79,11 +79,11 @@ describe('failed conditional writes on real DynamoDB (ALL_OLD)', () => {
   it('spreads callers turned away by a full bucket over the reservation horizon', async () => {
     ddb.on(UpdateCommand).rejects(conditionFailed(T0 + 100_000));
     // Without a spread, everyone turned away now would return at T0 + 40 s, and race for one slot.
-    expect(await limiter(() => 0.5).acquire('createErasureRequest')).toMatchObject({
+    expect(await limiter(() => 0.5).acquire('listErasureRequests')).toMatchObject({
       admitted: false,
       waitMs: 40_000 + 30_000,
     });
-    expect(await limiter(() => 0.999).acquire('createErasureRequest')).toMatchObject({
+    expect(await limiter(() => 0.999).acquire('listErasureRequests')).toMatchObject({
       waitMs: 40_000 + 59_940,
     });
   });
@@ -94,12 +94,12 @@ describe('failed conditional writes on real DynamoDB (ALL_OLD)', () => {
       .rejectsOnce(conditionFailed(T0 + 8000))
       .resolvesOnce({ Attributes: { tat: T0 + 12_000 } });
     const r = limiter();
-    const result = await r.acquire('createErasureRequest');
+    const result = await r.acquire('listErasureRequests');
     // Slot T0 + 8000 reserved (new tat − τ): wait 8 s, holding the reservation.
     expect(result).toMatchObject({
       admitted: false,
       waitMs: 8000,
-      reservations: [{ key: 'gcra#iad1#client#createErasureRequest', slotAt: T0 + 8000 }],
+      reservations: [{ key: 'gcra#iad1#client#listErasureRequests', slotAt: T0 + 8000 }],
     });
     const [, queue] = ddb.commandCalls(UpdateCommand);
     expect(queue!.args[0].input).toMatchObject({
@@ -114,7 +114,7 @@ describe('failed conditional writes on real DynamoDB (ALL_OLD)', () => {
     ddb.on(UpdateCommand).rejects(conditionFailed());
     ddb.on(GetCommand).resolves({ Item: { tat: T0 + 70_000 } });
     const r = limiter();
-    expect(await r.acquire('createErasureRequest')).toMatchObject({ admitted: false, waitMs: 10_000 });
+    expect(await r.acquire('listErasureRequests')).toMatchObject({ admitted: false, waitMs: 10_000 });
     // Idle failed (so tat > now), busy failed: one read tells how long.
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(2);
     expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toMatchObject({ ConsistentRead: true });

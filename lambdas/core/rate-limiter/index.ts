@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_TARGET_UTILIZATION, targetUtilizationFromEnv } from '../config';
 import { ConfigError, ThrottledError } from '../errors';
-import { bucketsFor, type EndpointName, rateLimitBuckets } from '../qualtrics/endpoints';
+import { bucketsFor, type EndpointName, JOB_STATUS_ENDPOINT, rateLimitBuckets } from '../qualtrics/endpoints';
 import type { CallGate } from '../qualtrics/types';
 import { storageNamesFromEnv } from '../tables';
 import { BucketStore, type WriteResult } from './bucket-store';
@@ -56,7 +56,7 @@ export interface RateLimiterOptions {
   targetUtilization?: number;
   /** Length of the period the published limits apply to (Qualtrics: a minute). Tests and benches compress it. */
   periodMs?: number;
-  /** Calls allowed back to back from an idle bucket: a number, or a function of the published limit per period. Default `defaultBurst` (1 % of the limit, at least 1). */
+  /** Calls allowed back to back from an idle bucket: a number, or a function of the published limit per period. Default `defaultBurst` (1 % of the limit, at least 4 where the target's headroom allows). */
   burst?: number | ((limitPerPeriod: number) => number);
   /** How late a reserved slot may still be used. Default periodMs / 30 (2 s of a minute: a Step Functions Wait rounds up to whole seconds). */
   reservationGraceMs?: number;
@@ -68,6 +68,14 @@ export interface RateLimiterOptions {
   now?: () => number;
   /** In [0, 1): spreads the callers a full bucket turns away over the reservation horizon. Default Math.random. */
   random?: () => number;
+  /**
+   * A call that starts a Qualtrics job (`JOB_STATUS_ENDPOINT`) is admitted only while the bucket
+   * the job's status is polled through is booked at most this far ahead. Default periodMs / 12
+   * (5 s of a minute). Qualtrics gives a status endpoint the same limit as its create endpoint:
+   * at full speed every job in flight shares one poll per job, and a job started while polls
+   * queue adds no throughput, only delay to the news of every job before it.
+   */
+  maxStatusBacklogMs?: number;
 }
 
 /** A reserved (or already paid) slot in one bucket: hand it back to `acquire` to use it. JSON-safe, no personal data. */
@@ -115,12 +123,14 @@ const DEFAULT_PERIOD_MS = 60_000;
 const KEY_PREFIX = 'gcra#';
 /** Conditional writes one bucket may spend on one acquire before giving up on a contended race. */
 const MAX_STEPS = 4;
+const DEFAULT_STATUS_BACKLOG_DIVISOR = 12;
 
 export class RateLimiter {
   readonly tenant: string;
   readonly targetUtilization: number;
   readonly periodMs: number;
   readonly reservationGraceMs: number;
+  readonly maxStatusBacklogMs: number;
   private readonly horizons: (bucket: string) => number;
   private readonly store: BucketStore;
   private readonly burstOf: (limitPerPeriod: number) => number;
@@ -151,7 +161,13 @@ export class RateLimiter {
               h
           )(nonNegative('maxReservationMs', horizon));
     const burst = o.burst;
-    this.burstOf = typeof burst === 'function' ? burst : burst !== undefined ? () => burst : defaultBurst;
+    const u = this.targetUtilization;
+    this.burstOf =
+      typeof burst === 'function' ? burst : burst !== undefined ? () => burst : (n) => defaultBurst(n, u);
+    this.maxStatusBacklogMs = nonNegative(
+      'maxStatusBacklogMs',
+      o.maxStatusBacklogMs ?? this.periodMs / DEFAULT_STATUS_BACKLOG_DIVISOR,
+    );
     this.store = new BucketStore(o.doc, o.tableName);
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
@@ -228,6 +244,8 @@ export class RateLimiter {
       const waitMs = Math.max(1, Math.ceil(retryAt - this.now()));
       return { admitted: false, waitMs, retryAt: Math.ceil(retryAt), bucket, reservations };
     };
+    const statusWait = await this.statusBacklogWait(endpoint, now);
+    if (statusWait) return denyNow(statusWait.retryAt, statusWait.bucket);
     for (const { plan } of buckets) {
       const key = this.keyOf(plan.bucket);
       const ticket = holding.get(key);
@@ -279,6 +297,27 @@ export class RateLimiter {
   /** A CallGate for one caller (one worker, one handler invocation): it holds that caller's reservations. */
   gate(o: { reservations?: readonly Reservation[] } = {}): LimiterGate {
     return new LimiterGate(this, o.reservations ?? []);
+  }
+
+  /**
+   * For a call that starts a job: when the job's status bucket is booked further ahead than
+   * `maxStatusBacklogMs`, the instant it will not be (and that bucket's name). One GetItem; the
+   * status bucket itself is not touched.
+   */
+  private async statusBacklogWait(
+    endpoint: EndpointName,
+    now: number,
+  ): Promise<{ retryAt: number; bucket: string } | undefined> {
+    const status = JOB_STATUS_ENDPOINT[endpoint];
+    const own = status ? bucketsFor(status)[0] : undefined;
+    if (!own) return undefined;
+    const plan = this.plan(own.bucket, own.limitPerMinute);
+    const tat = await this.store.read(this.keyOf(plan.bucket));
+    if (tat === null) return undefined;
+    // A new poll there would conform at tat − (τ − T): that is how long polls queue now.
+    const queuedUntil = tat - (plan.toleranceMs - plan.emissionMs);
+    if (queuedUntil - now <= this.maxStatusBacklogMs) return undefined;
+    return { retryAt: queuedUntil - this.maxStatusBacklogMs, bucket: plan.bucket };
   }
 
   /** Takes a slot in one bucket: admits now, reserves a later slot, or reports the bucket full. */
@@ -457,7 +496,11 @@ export function bucketTable(
   const periodMs = o.periodMs ?? DEFAULT_PERIOD_MS;
   const graceMs = o.reservationGraceMs ?? periodMs / 30;
   const burstOf =
-    typeof o.burst === 'function' ? o.burst : o.burst !== undefined ? () => o.burst as number : defaultBurst;
+    typeof o.burst === 'function'
+      ? o.burst
+      : o.burst !== undefined
+        ? () => o.burst as number
+        : (n: number) => defaultBurst(n, u);
   return rateLimitBuckets().map((b) => {
     const plan = planBucket(b.bucket, b.limitPerMinute, periodMs, u, burstOf(b.limitPerMinute));
     return {

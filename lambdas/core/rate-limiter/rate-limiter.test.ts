@@ -97,7 +97,7 @@ describe('one worker (fake clock)', () => {
   it('costs one write per bucket per call when callers of one process start together', async () => {
     const { limiter } = fakeClockLimiter({ burst: 1 });
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => limiter.acquire('createErasureRequest')),
+      Array.from({ length: 8 }, () => limiter.acquire('listErasureRequests')),
     );
     expect(results.filter((r) => r.admitted)).toHaveLength(1);
     // The other seven hold consecutive slots, one emission interval apart.
@@ -132,6 +132,36 @@ describe('one worker (fake clock)', () => {
     const polls = await waits('getErasureRequest');
     expect(polls.slice(0, 16)).toEqual(Array.from({ length: 16 }, (_, k) => k * 4000));
     expect(polls.slice(16)).toEqual([34_000, 34_000, 34_000, 34_000]);
+  });
+
+  it('starts a job only while the bucket its status is polled through is booked at most maxStatusBacklogMs ahead', async () => {
+    const { limiter, clock } = fakeClockLimiter({ burst: 1, maxStatusBacklogMs: 5000 });
+    // Idle status bucket: the create goes out, and the status bucket is only read, not moved.
+    expect(await limiter.acquire('createErasureRequest')).toMatchObject({ admitted: true });
+    expect(limiter.stats()).toMatchObject({ reads: 1 });
+    // Five polls take the slots at T0 + 0, 4, 8, 12 and 16 s: a new poll would go out at T0 + 20 s.
+    for (let i = 0; i < 5; i++) await limiter.acquire('getErasureRequest');
+    clock.t = T0 + 4000; // the create bucket is free again
+    const denied = await limiter.acquire('createErasureRequest');
+    // Polls queue 16 s ahead, 11 s more than allowed: come back when only 5 s are left.
+    expect(denied).toMatchObject({ admitted: false, bucket: 'getErasureRequest', waitMs: 11_000 });
+    expect(denied.admitted ? 0 : denied.retryAt).toBe(T0 + 15_000);
+    // The denial took no create slot: at that instant the create is admitted at once.
+    clock.t = T0 + 15_000;
+    expect(await limiter.acquire('createErasureRequest')).toMatchObject({ admitted: true, at: T0 + 15_000 });
+    // Calls that start no job never look at a status bucket.
+    const before = limiter.stats().reads;
+    await limiter.acquire('searchDirectoryContacts');
+    expect(limiter.stats().reads).toBe(before);
+  });
+
+  it('fails closed on the status check too: no table, no create', async () => {
+    const { limiter } = fakeClockLimiter({ tableName: 'no-such-table' });
+    const call = vi.fn(async () => 'reached Qualtrics');
+    await expect(limitedCall(limiter.gate(), 'createCustomerDataRequest', call)).rejects.toBeInstanceOf(
+      LimiterUnavailableError,
+    );
+    expect(call).not.toHaveBeenCalled();
   });
 
   it('admits `burst` calls back to back from an idle bucket', async () => {

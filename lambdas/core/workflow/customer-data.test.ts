@@ -13,7 +13,8 @@ import {
   startCustomerDataJob,
 } from './customer-data';
 import type { StartedJobState } from './inputs';
-import { fakeQualtrics, qualtricsFailure, RESERVED, testEnv, throttled } from './testing';
+import { EARLIER_AFTER_DONE_AT_FIRST_POLL } from './job-durations';
+import { fakeQualtrics, memoryDurations, qualtricsFailure, RESERVED, testEnv, throttled } from './testing';
 
 const EMAIL = 'jane.doe@example.com';
 
@@ -60,6 +61,20 @@ describe('startCustomerDataJob', () => {
     const again = await startCustomerDataJob(env, { requestId, job: { started: false } });
     expect(again).toMatchObject({ started: true, customerDataRequestId: 'CDR_1' });
     expect(create).toHaveBeenCalledTimes(1);
+  });
+
+  it("schedules the first poll once this tenant's typical job duration has passed", async () => {
+    const requestId = await newRequest();
+    const create = vi.fn().mockResolvedValue({ customerDataRequestId: 'CDR_T' });
+    const { durations } = memoryDurations({ customerData: 20 });
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({ createCustomerDataRequest: create }),
+      durations,
+    });
+    const job = await startCustomerDataJob(env, { requestId, job: { started: false } });
+    expect(job).toMatchObject({ started: true, waitUntil: new Date(env.now() + 21_000).toISOString() });
   });
 
   it('returns the limiter wait with its reservations and gives the claim back when throttled', async () => {
@@ -196,6 +211,31 @@ describe('getCustomerDataJob', () => {
     expect(await pollAt(80)).toBe(250); // 1000 s × 20 / 80
     expect(await pollAt(95)).toBe(100); // never sooner than the growing schedule
     expect(await pollAt(40)).toBe(400); // 1500 s estimated, but at most 4 growing intervals
+  });
+
+  it('learns the duration from the progress Qualtrics reports, and aims earlier after a job done at its first poll', async () => {
+    const requestId = await newRequest();
+    const progress = vi.fn();
+    const { durations, lessons } = memoryDurations();
+    const env = testEnv({
+      store,
+      writer,
+      api: fakeQualtrics({ getCustomerDataRequest: progress }),
+      durations,
+    });
+    env.tick(5000);
+    progress.mockResolvedValueOnce({ status: 'inProgress', percentComplete: 25, fileIds: [] });
+    await getCustomerDataJob(env, { requestId, job: startedJob({ polls: 0 }) });
+    env.tick(16_000);
+    progress.mockResolvedValueOnce({ status: 'complete', fileIds: ['F1'] });
+    await getCustomerDataJob(env, { requestId, job: startedJob({ polls: 1 }) });
+    // Done at the first poll, 21 s after creation: perhaps much sooner.
+    progress.mockResolvedValueOnce({ status: 'complete', fileIds: ['F1'] });
+    await getCustomerDataJob(env, { requestId, job: startedJob({ polls: 0 }) });
+    expect(lessons).toEqual([
+      { kind: 'customerData', seconds: 20 },
+      { kind: 'customerData', seconds: 21 * EARLIER_AFTER_DONE_AT_FIRST_POLL },
+    ]);
   });
 
   it('marks the job complete with its files, ready to download', async () => {

@@ -10,8 +10,9 @@ import type {
   StartCustomerDataJobEvent,
   StartedJobState,
 } from './inputs';
+import { durationLesson } from './job-durations';
 import { limiterWait, withoutWait } from './throttle';
-import { nextPollAt } from './wait';
+import { ageSeconds, firstPollAt, nextPollAt } from './wait';
 
 /**
  * The customer-data (DSAR) job: create it once, poll it on the growing schedule, then stream each
@@ -44,8 +45,12 @@ export async function startCustomerDataJob(
   }
 
   let customerDataRequestId: string;
+  let createdAt: string;
   try {
     ({ customerDataRequestId } = await q.api.createCustomerDataRequest(record.email));
+    // Polls count from here, on our clock: the job exists as of this moment (the writes below
+    // can take a while, and the first poll aims just past the job's typical end).
+    createdAt = isoNow(env);
   } catch (e) {
     if (definitelyNotCreated(e)) {
       await releaseClaim(env, requestId, claim.claimedAt);
@@ -61,11 +66,15 @@ export async function startCustomerDataJob(
   const stored = await env.store.recordQualtricsId(requestId, 'customerData', customerDataRequestId);
   await env.store.transition(requestId, 'WAITING_ON_QUALTRICS', 'WAITING_ON_QUALTRICS', 'customer-data job');
   env.log.info('customer-data job created', { customerDataRequestId: stored });
-  // Polls count from now, on our clock: the job exists as of this moment.
-  return startedJob(env, stored);
+  return startedJob(env, stored, createdAt, await q.durations?.typical('customerData'));
 }
 
-function startedJob(env: StepEnv, customerDataRequestId: string, createdAt?: string): StartedJobState {
+function startedJob(
+  env: StepEnv,
+  customerDataRequestId: string,
+  createdAt?: string,
+  typicalSeconds?: number,
+): StartedJobState {
   const created = createdAt ?? isoNow(env);
   return {
     started: true,
@@ -74,7 +83,10 @@ function startedJob(env: StepEnv, customerDataRequestId: string, createdAt?: str
     polls: 0,
     status: 'inProgress',
     fileIds: [],
-    waitUntil: nextPollAt(env.now(), created, env.waitScale, { endpoint: 'getCustomerDataRequest' }),
+    waitUntil: firstPollAt(env.now(), created, env.waitScale, {
+      endpoint: 'getCustomerDataRequest',
+      ...(typicalSeconds !== undefined ? { typicalSeconds } : {}),
+    }),
   };
 }
 
@@ -102,6 +114,14 @@ export async function getCustomerDataJob(
   const polls = job.polls + 1;
   const rest = withoutWait(job);
   const percent = progress.percentComplete;
+  const lesson = durationLesson({
+    ended: progress.status === 'complete',
+    ageSeconds: ageSeconds(env.now(), job.createdAt, env.waitScale),
+    firstPoll: job.polls === 0,
+    ...(percent !== undefined ? { percentComplete: percent } : {}),
+    unscale: 1 / env.waitScale,
+  });
+  if (lesson !== undefined) await q.durations?.learn('customerData', lesson);
   const next: StartedJobState = {
     ...rest,
     polls,

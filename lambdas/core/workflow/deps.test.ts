@@ -146,12 +146,19 @@ describe('workflowDeps', () => {
 
   it('gives each invocation its own limiter gate over one shared client: a denial hands out the reserved slot', async () => {
     const deps = workflowDeps();
-    // listErasureRequests: 20/min at 75 % → one call per 40 ms at this scale, burst 1.
-    const first = await deps.qualtrics();
-    await first.api.listErasureRequestsPage();
-    const second = await deps.qualtrics();
-    const denied = await second.api.listErasureRequestsPage().catch((e: unknown) => e);
-    expect(denied).toBeInstanceOf(ThrottledError);
+    // listErasureRequests: 20/min at 75 % → one call per 40 ms at this scale, burst 4: of 8
+    // invocations at once, the burst goes out and the others are handed reserved slots.
+    const invocations = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const q = await deps.qualtrics();
+        const outcome = await q.api.listErasureRequestsPage().catch((e: unknown) => e);
+        return { q, outcome };
+      }),
+    );
+    const refused = invocations.filter((i) => i.outcome instanceof ThrottledError);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.length).toBeLessThan(8);
+    const { q: second, outcome: denied } = refused[0] as (typeof refused)[number];
     const held = second.reservations();
     expect(held.length).toBeGreaterThan(0);
     expect(JSON.stringify(held)).toContain('listErasureRequests');

@@ -13,6 +13,7 @@ import { RateLimiter, type Reservation } from '../rate-limiter';
 import { requestStoreFromEnv } from '../request-store';
 import { storageNamesFromEnv } from '../tables';
 import type { DeletionDone, LimitedQualtrics, WorkflowDeps } from './env';
+import { DynamoJobDurations, type JobDurations } from './job-durations';
 import { waitScaleFromEnv } from './wait';
 
 /**
@@ -160,6 +161,7 @@ interface SharedClient {
   settingsKey: string;
   api: QualtricsApi;
   limiter: RateLimiter;
+  durations: JobDurations;
 }
 
 function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
@@ -191,7 +193,12 @@ function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
       gate: delegatingGate(() => limiter.gate()),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
-    const built: SharedClient = { settingsKey, api, limiter };
+    const durations = new DynamoJobDurations({
+      doc,
+      tableName: storageNamesFromEnv(env).limiterTable,
+      tenant: limiter.tenant,
+    });
+    const built: SharedClient = { settingsKey, api, limiter, durations };
     shared = Promise.resolve(built);
     return built;
   };
@@ -204,9 +211,9 @@ function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
     waitScale,
     deletionDone,
     async qualtrics(held: readonly Reservation[] = []): Promise<LimitedQualtrics> {
-      const { api, limiter } = await sharedClient();
+      const { api, limiter, durations } = await sharedClient();
       const gate = limiter.gate({ reservations: held });
-      return { api: underGate(api, gate), reservations: () => gate.reservations() };
+      return { api: underGate(api, gate), reservations: () => gate.reservations(), durations };
     },
   };
 }

@@ -3,6 +3,7 @@ import type { ExportWriter } from '../export-writer';
 import type { QualtricsApi } from '../qualtrics/types';
 import type { Reservation } from '../rate-limiter';
 import { RequestNotFoundError, type RequestRecord, type RequestStore } from '../request-store';
+import type { JobDurations } from './job-durations';
 
 /** Whether a deletion is done once Qualtrics accepted the erasure, or once it confirmed it (default). */
 export type DeletionDone = 'submitted' | 'confirmed';
@@ -12,6 +13,8 @@ export interface LimitedQualtrics {
   api: QualtricsApi;
   /** Limiter slots this invocation holds (after a denial): carry them through the Wait. */
   reservations(): Reservation[];
+  /** What this tenant's Qualtrics jobs have taught about their durations (absent: no hints). */
+  durations?: JobDurations;
 }
 
 /** What every workflow step works with; built once per process (`deps.ts`), replaceable in tests. */

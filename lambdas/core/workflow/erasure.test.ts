@@ -13,7 +13,7 @@ import {
   listCheckDue,
 } from './erasure';
 import type { StartedErasureState } from './inputs';
-import { fakeQualtrics, qualtricsFailure, RESERVED, testEnv, throttled } from './testing';
+import { fakeQualtrics, memoryDurations, qualtricsFailure, RESERVED, testEnv, throttled } from './testing';
 
 const EMAIL = 'jane.doe@example.com';
 
@@ -312,6 +312,31 @@ describe('getErasure', () => {
     const record = await store.get(requestId);
     expect(record?.evidence).toMatchObject({ emailsNotFound: [EMAIL], statuses: [{ status: 'Completed' }] });
     expect(record?.qualtrics.erasureStatus).toBe('Completed');
+  });
+
+  it("learns how long this tenant's erasures take from Qualtrics' stamps, and polls the next one first after that", async () => {
+    const requestId = await newRequest();
+    const { durations, lessons } = memoryDurations();
+    const env = testEnv({
+      store,
+      writer,
+      durations,
+      api: fakeQualtrics({
+        getErasureRequest: vi.fn().mockResolvedValue({
+          erasureRequestId: 'OP-P',
+          status: 'complete',
+          rawStatus: 'Completed',
+          created: '2030-01-01T00:00:00Z',
+          updated: '2030-01-01T00:00:30Z',
+          found: true,
+        }),
+        createErasureRequest: vi.fn().mockResolvedValue({ erasureRequestId: 'OP-N' }),
+      }),
+    });
+    await getErasure(env, { requestId, erasure: started() });
+    expect(lessons).toEqual([{ kind: 'erasure', seconds: 30 }]);
+    const next = await createErasure(env, { requestId: await newRequest(), erasure: { started: false } });
+    expect(next).toMatchObject({ started: true, waitUntil: new Date(env.now() + 31_000).toISOString() });
   });
 
   it('waits for the limiter, keeping the poll count', async () => {

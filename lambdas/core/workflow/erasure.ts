@@ -6,8 +6,9 @@ import { clip, scrubPii } from '../request-store/scrub';
 import { AmbiguousCreateError, definitelyNotCreated } from './creates';
 import { isoNow, loadRequest, type StepEnv } from './env';
 import type { CreateErasureEvent, ErasureState, GetErasureEvent, StartedErasureState } from './inputs';
+import { durationLesson } from './job-durations';
 import { limiterWait, withoutWait } from './throttle';
-import { ageSeconds, nextPollAt } from './wait';
+import { ageSeconds, firstPollAt, nextPollAt } from './wait';
 
 /**
  * The erasure (`op-erase-personal-data`): created once (`searchOnly` for a dry run), then polled
@@ -103,14 +104,18 @@ export async function createErasure(
         adopted.erasureRequestId,
         dryRun,
         adopted.created ?? claim.claimedAt,
+        await q.durations?.typical('erasure'),
       );
     }
     env.log.info('no erasure of an earlier attempt found; creating it');
   }
 
   let erasureRequestId: string;
+  let createdAt: string;
   try {
     ({ erasureRequestId } = await q.api.createErasureRequest([record.email], dryRun));
+    // The erasure exists as of this moment; polls count from here, not from after the writes below.
+    createdAt = isoNow(env);
   } catch (e) {
     // Without our claim (an earlier attempt's), there is nothing of ours to release.
     if (claimedAt && definitelyNotCreated(e)) {
@@ -124,7 +129,14 @@ export async function createErasure(
       return { started: false, ...limiterWait(env, q, e, 'creating the erasure') };
     throw e;
   }
-  return recordCreated(env, requestId, erasureRequestId, dryRun);
+  return recordCreated(
+    env,
+    requestId,
+    erasureRequestId,
+    dryRun,
+    createdAt,
+    await q.durations?.typical('erasure'),
+  );
 }
 
 async function recordCreated(
@@ -132,8 +144,10 @@ async function recordCreated(
   requestId: string,
   erasureRequestId: string,
   dryRun: boolean,
-  /** When Qualtrics created it, if not just now (an adopted erasure of an earlier attempt). */
+  /** When it came to exist: just after our create answered, or Qualtrics' stamp of an adopted one. */
   createdAt?: string,
+  /** How long this tenant's erasures take (job-durations.ts), if known. */
+  typicalSeconds?: number,
 ): Promise<StartedErasureState> {
   const stored = await env.store.recordQualtricsId(requestId, 'erasure', erasureRequestId);
   const at = isoNow(env);
@@ -151,7 +165,7 @@ async function recordCreated(
     dryRun ? 'erasure (dry run: searchOnly)' : 'erasure',
   );
   env.log.info('erasure created', { erasureRequestId: stored, dryRun });
-  return startedErasure(env, stored, dryRun, evidence.createdAt);
+  return startedErasure(env, stored, dryRun, evidence.createdAt, typicalSeconds);
 }
 
 function startedErasure(
@@ -159,6 +173,7 @@ function startedErasure(
   erasureRequestId: string,
   dryRun: boolean,
   createdAt?: string,
+  typicalSeconds?: number,
 ): StartedErasureState {
   const created = createdAt ?? isoNow(env);
   if (env.deletionDone === 'submitted') {
@@ -171,7 +186,10 @@ function startedErasure(
     status: 'inProgress',
     createdAt: created,
     polls: 0,
-    waitUntil: nextPollAt(env.now(), created, env.waitScale, ERASURE_POLL),
+    waitUntil: firstPollAt(env.now(), created, env.waitScale, {
+      ...ERASURE_POLL,
+      ...(typicalSeconds !== undefined ? { typicalSeconds } : {}),
+    }),
   };
 }
 
@@ -240,10 +258,20 @@ export async function getErasure(
   if (changed) await env.store.updateQualtrics(requestId, { erasureStatus: qualtricsStatus });
   const next: StartedErasureState = { ...rest, polls, status: report.status, qualtricsStatus };
   switch (report.status) {
-    case 'complete':
+    case 'complete': {
+      const lesson = durationLesson({
+        ended: true,
+        ageSeconds: ageSeconds(env.now(), erasure.createdAt, env.waitScale),
+        firstPoll: erasure.polls === 0,
+        ...(report.created ? { created: report.created } : {}),
+        ...(report.updated ? { updated: report.updated } : {}),
+        unscale: 1 / env.waitScale,
+      });
+      if (lesson !== undefined) await q.durations?.learn('erasure', lesson);
       await env.store.appendTimeline(requestId, 'ERASURE_COMPLETE', `Qualtrics status ${qualtricsStatus}`);
       env.log.info('erasure complete', { polls });
       return next;
+    }
     case 'failed':
       await env.store.appendTimeline(
         requestId,

@@ -9,6 +9,7 @@ import type { QualtricsApi } from '../qualtrics/types';
 import type { Reservation } from '../rate-limiter';
 import type { RequestStore } from '../request-store';
 import { type StepEnv, silentLog, type WorkflowDeps } from './env';
+import type { JobDurations, JobKind } from './job-durations';
 
 /** Every method rejects until a test scripts it. */
 export function fakeQualtrics(script: Partial<QualtricsApi> = {}): QualtricsApi {
@@ -45,13 +46,32 @@ export interface TestEnv extends StepEnv {
 /** Reservations a throttled fake gate hands back. */
 export const RESERVED: Reservation[] = [{ key: 'gcra#test#bucket', slotAt: 1 }];
 
+/** JobDurations in memory: `lessons` lists what was learned, in order. */
+export function memoryDurations(initial: Partial<Record<JobKind, number>> = {}) {
+  const typical = { ...initial };
+  const lessons: Array<{ kind: JobKind; seconds: number }> = [];
+  const durations: JobDurations = {
+    typical: async (kind) => typical[kind],
+    learn: async (kind, seconds) => {
+      lessons.push({ kind, seconds });
+      typical[kind] = seconds;
+    },
+  };
+  return { durations, lessons };
+}
+
 export function testEnv(
-  parts: { store: RequestStore; writer: ExportWriter; api: QualtricsApi } & Partial<WorkflowDeps>,
+  parts: {
+    store: RequestStore;
+    writer: ExportWriter;
+    api: QualtricsApi;
+    durations?: JobDurations;
+  } & Partial<WorkflowDeps>,
 ): TestEnv {
   let clock = Date.parse('2030-01-01T00:00:00.000Z');
   const heldSeen: TestEnv['heldSeen'] = [];
   const events = new InProcessPublisher();
-  const { api, ...rest } = parts;
+  const { api, durations, ...rest } = parts;
   return {
     events,
     now: () => clock,
@@ -64,7 +84,7 @@ export function testEnv(
     },
     async qualtrics(held) {
       heldSeen.push(held);
-      return { api, reservations: () => [...RESERVED] };
+      return { api, reservations: () => [...RESERVED], ...(durations ? { durations } : {}) };
     },
     ...rest,
   } as TestEnv;

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ThrottledError } from '../errors';
 import {
+  firstPollAt,
   instantAfter,
   limiterWaitUntil,
   nextPollAt,
+  POLL_AFTER_TYPICAL_SECONDS,
   POLL_ESTIMATE_STRETCH,
   POLL_MAX_SECONDS,
   POLL_MAX_SHARE_OF_LIMIT,
@@ -79,6 +81,26 @@ describe('wait arithmetic', () => {
     expect(nextPollAt(T0 + 10_000, created, 0.01)).toBe(new Date(T0 + 11_000).toISOString());
     // A fresh job: the minimum interval.
     expect(nextPollAt(T0, created, 1)).toBe(new Date(T0 + 5000).toISOString());
+  });
+
+  it("polls a new job first once this tenant's typical duration has passed, within the schedule's bounds", () => {
+    const created = new Date(T0).toISOString();
+    const at = (iso: string) => (Date.parse(iso) - T0) / 1000;
+    // No lesson yet: the growing schedule (5 s; 15 s for an erasure, see the floor).
+    expect(at(firstPollAt(T0, created, 1))).toBe(5);
+    expect(at(firstPollAt(T0, created, 1, { endpoint: 'getErasureRequest' }))).toBe(15);
+    // Erasures here take 30 s: the first poll just after, one poll instead of two.
+    expect(at(firstPollAt(T0, created, 1, { endpoint: 'getErasureRequest', typicalSeconds: 30 }))).toBe(
+      30 + POLL_AFTER_TYPICAL_SECONDS,
+    );
+    // Never sooner than the floor, never later than the longest interval.
+    expect(at(firstPollAt(T0, created, 1, { endpoint: 'getErasureRequest', typicalSeconds: 2 }))).toBe(15);
+    expect(at(firstPollAt(T0, created, 1, { typicalSeconds: 10 * 24 * 3600 }))).toBe(POLL_MAX_SECONDS);
+    // Scaled like every wait, and counted from creation: a job reused 10 s after it was created.
+    expect(at(firstPollAt(T0, created, 0.25, { typicalSeconds: 20 }))).toBe(5.25);
+    expect(at(firstPollAt(T0 + 10_000, created, 1, { typicalSeconds: 20 }))).toBe(21);
+    // Past that moment already: at once (rounded up to the next whole second when unscaled).
+    expect(at(firstPollAt(T0 + 60_000, created, 1, { typicalSeconds: 20 }))).toBe(60);
   });
 
   it('uses the limiter wait as it is (the limiter already runs in scaled time)', () => {

@@ -107,6 +107,34 @@ export function nextPollAt(now: number, createdAt: string, scale: number, hints:
   return instantAfter(now, interval * 1000 * scale, scale);
 }
 
+/** The first poll comes this long after the typical duration (unscaled s): our clock and Qualtrics' differ a little. */
+export const POLL_AFTER_TYPICAL_SECONDS = 1;
+
+/**
+ * When to poll a job created at `createdAt` (ISO) for the first time. With `typicalSeconds` (what
+ * this tenant's jobs of the kind have taught, `job-durations.ts`): once that has passed, but never
+ * sooner than the growing schedule's first poll nor later than POLL_MAX_SECONDS after creation;
+ * at full speed a job has one poll of its status endpoint to spend, and a poll that hears "not
+ * yet" spends another job's. Without it, the growing schedule.
+ */
+export function firstPollAt(
+  now: number,
+  createdAt: string,
+  scale: number,
+  hints: PollHints & { typicalSeconds?: number } = {},
+): string {
+  const { typicalSeconds, ...rest } = hints;
+  const created = Date.parse(createdAt);
+  if (!(typicalSeconds !== undefined && typicalSeconds > 0) || !Number.isFinite(created)) {
+    return nextPollAt(now, createdAt, scale, rest);
+  }
+  const age = Math.min(
+    POLL_MAX_SECONDS,
+    Math.max(pollIntervalSeconds(0, rest), typicalSeconds + POLL_AFTER_TYPICAL_SECONDS),
+  );
+  return instantAfter(now, created + age * 1000 * scale - now, scale);
+}
+
 /**
  * When the limiter admits the next call. The limiter already runs in scaled time (its period is
  * 60 s × QDSR_WAIT_SCALE), so its wait is used as is, never scaled again. Its instant wins over
