@@ -259,12 +259,15 @@ export async function getErasure(
   const next: StartedErasureState = { ...rest, polls, status: report.status, qualtricsStatus };
   switch (report.status) {
     case 'complete': {
+      const stamped = Boolean(report.created && report.updated);
+      const typical = !stamped && erasure.polls === 0 ? await q.durations?.typical('erasure') : undefined;
       const lesson = durationLesson({
         ended: true,
         ageSeconds: ageSeconds(env.now(), erasure.createdAt, env.waitScale),
         firstPoll: erasure.polls === 0,
         ...(report.created ? { created: report.created } : {}),
         ...(report.updated ? { updated: report.updated } : {}),
+        ...(typical !== undefined ? { typicalSeconds: typical } : {}),
         unscale: 1 / env.waitScale,
       });
       if (lesson !== undefined) await q.durations?.learn('erasure', lesson);

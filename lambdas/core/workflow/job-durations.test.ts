@@ -31,6 +31,11 @@ describe('durationLesson', () => {
       40 * EARLIER_AFTER_DONE_AT_FIRST_POLL,
     );
     expect(durationLesson({ ...base, ended: true, firstPoll: false })).toBeUndefined();
+    // Aimed at a typical 20 s but waited for the limiter until 40 s: the lesson is about the
+    // 21 s the poll aimed at, not the queue (else every queue would lengthen the next ones).
+    expect(durationLesson({ ...base, ended: true, firstPoll: true, typicalSeconds: 20 })).toBeCloseTo(
+      21 * EARLIER_AFTER_DONE_AT_FIRST_POLL,
+    );
   });
 });
 

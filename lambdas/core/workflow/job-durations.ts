@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TABLE_PARTITION_KEY } from '../tables';
+import { POLL_AFTER_TYPICAL_SECONDS } from './wait';
 
 /**
  * How long a tenant's Qualtrics jobs take, learned from the jobs themselves, so the first poll of
@@ -36,7 +37,9 @@ const LESSON_TTL_SECONDS = 30 * 24 * 3600;
  * - Qualtrics reported when the job was created and last updated, and it ended: exactly that;
  * - in progress at `percentComplete` p (0 < p < 100) at age a: its projected end, a × 100 / p;
  * - done at its first poll, without timestamps: it ended before that poll, maybe long before, so
- *   a little less than the age (the next job's first poll comes a little earlier);
+ *   a little less than the typical duration that poll aimed at (the next job's first poll comes a
+ *   little earlier). Not the poll's age: that includes any wait for the rate limiter, and learning
+ *   it would make every queue longer;
  * - anything else: nothing.
  */
 export function durationLesson(o: {
@@ -49,6 +52,8 @@ export function durationLesson(o: {
   updated?: string;
   /** Multiplies Qualtrics' clock into unscaled seconds (1 / QDSR_WAIT_SCALE). */
   unscale: number;
+  /** The typical duration known now (what the first poll aimed at), if any. */
+  typicalSeconds?: number;
 }): number | undefined {
   if (o.ended && o.created && o.updated) {
     const ms = Date.parse(o.updated) - Date.parse(o.created);
@@ -56,7 +61,13 @@ export function durationLesson(o: {
   }
   const p = o.percentComplete;
   if (!o.ended && p !== undefined && p > 0 && p < 100 && o.ageSeconds > 0) return (o.ageSeconds * 100) / p;
-  if (o.ended && o.firstPoll && o.ageSeconds > 0) return o.ageSeconds * EARLIER_AFTER_DONE_AT_FIRST_POLL;
+  if (o.ended && o.firstPoll && o.ageSeconds > 0) {
+    const aimedAt =
+      o.typicalSeconds !== undefined && o.typicalSeconds > 0
+        ? Math.min(o.ageSeconds, o.typicalSeconds + POLL_AFTER_TYPICAL_SECONDS)
+        : o.ageSeconds;
+    return aimedAt * EARLIER_AFTER_DONE_AT_FIRST_POLL;
+  }
   return undefined;
 }
 
