@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { TTL_ATTRIBUTE, TABLE_PARTITION_KEY } from '../../lambdas/core/tables';
+import { TABLE_PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/core/tables';
 
 export interface StorageProps {
   /** Days an export bundle (`exports/…`) is kept before S3 lifecycle expiry. */

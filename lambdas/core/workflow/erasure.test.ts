@@ -335,6 +335,9 @@ describe('getErasure', () => {
     });
     await getErasure(env, { requestId, erasure: started() });
     expect(lessons).toEqual([{ kind: 'erasure', seconds: 30 }]);
+    // A dry run only searches: its duration is learned apart, and says nothing of real erasures.
+    await getErasure(env, { requestId: await newRequest(true), erasure: started({ dryRun: true }) });
+    expect(lessons.at(-1)).toEqual({ kind: 'erasureSearchOnly', seconds: 30 });
     const next = await createErasure(env, { requestId: await newRequest(), erasure: { started: false } });
     expect(next).toMatchObject({ started: true, waitUntil: new Date(env.now() + 31_000).toISOString() });
   });

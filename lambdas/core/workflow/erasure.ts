@@ -6,7 +6,7 @@ import { clip, scrubPii } from '../request-store/scrub';
 import { AmbiguousCreateError, definitelyNotCreated } from './creates';
 import { isoNow, loadRequest, type StepEnv } from './env';
 import type { CreateErasureEvent, ErasureState, GetErasureEvent, StartedErasureState } from './inputs';
-import { durationLesson } from './job-durations';
+import { durationLesson, type JobKind } from './job-durations';
 import { limiterWait, withoutWait } from './throttle';
 import { ageSeconds, firstPollAt, nextPollAt } from './wait';
 
@@ -33,6 +33,11 @@ export interface ErasureEvidence {
 
 /** Erasures are polled by id (a 20-a-minute endpoint): its limit sets the shortest poll interval. */
 const ERASURE_POLL = { endpoint: 'getErasureRequest' } as const;
+
+/** A dry run (searchOnly) only searches, so it may take far less time than an erasure: learned apart. */
+function erasureKind(dryRun: boolean): JobKind {
+  return dryRun ? 'erasureSearchOnly' : 'erasure';
+}
 
 /** How far Qualtrics' clock may differ from ours when matching an erasure to our create attempt. */
 const CLOCK_SKEW_MS = 60_000;
@@ -104,7 +109,7 @@ export async function createErasure(
         adopted.erasureRequestId,
         dryRun,
         adopted.created ?? claim.claimedAt,
-        await q.durations?.typical('erasure'),
+        await q.durations?.typical(erasureKind(dryRun)),
       );
     }
     env.log.info('no erasure of an earlier attempt found; creating it');
@@ -135,7 +140,7 @@ export async function createErasure(
     erasureRequestId,
     dryRun,
     createdAt,
-    await q.durations?.typical('erasure'),
+    await q.durations?.typical(erasureKind(dryRun)),
   );
 }
 
@@ -260,7 +265,8 @@ export async function getErasure(
   switch (report.status) {
     case 'complete': {
       const stamped = Boolean(report.created && report.updated);
-      const typical = !stamped && erasure.polls === 0 ? await q.durations?.typical('erasure') : undefined;
+      const typical =
+        !stamped && erasure.polls === 0 ? await q.durations?.typical(erasureKind(erasure.dryRun)) : undefined;
       const lesson = durationLesson({
         ended: true,
         ageSeconds: ageSeconds(env.now(), erasure.createdAt, env.waitScale),
@@ -270,7 +276,7 @@ export async function getErasure(
         ...(typical !== undefined ? { typicalSeconds: typical } : {}),
         unscale: 1 / env.waitScale,
       });
-      if (lesson !== undefined) await q.durations?.learn('erasure', lesson);
+      if (lesson !== undefined) await q.durations?.learn(erasureKind(erasure.dryRun), lesson);
       await env.store.appendTimeline(requestId, 'ERASURE_COMPLETE', `Qualtrics status ${qualtricsStatus}`);
       env.log.info('erasure complete', { polls });
       return next;

@@ -13,7 +13,7 @@ import { POLL_AFTER_TYPICAL_SECONDS } from './wait';
  * hint, the growing schedule alone), and it holds no personal data: a number of seconds.
  */
 
-export type JobKind = 'customerData' | 'erasure';
+export type JobKind = 'customerData' | 'erasure' | 'erasureSearchOnly';
 
 export interface JobDurations {
   /** The typical duration of this tenant's jobs of `kind`, in unscaled seconds, if known. */
