@@ -38,7 +38,7 @@ import { POLL_MIN_SECONDS } from '../lambdas/core/workflow/wait';
 import { STEP_HANDLERS } from '../lambdas/handlers';
 import { startLocalAws } from '../local/aws';
 import { runWorkflow, type StepHandlers, type WorkflowEvent } from '../local/engine/workflows';
-import { SIMULATOR_CLIENT, startSimulator } from '../local/simulator/index';
+import { connectorEnvFor, startSimulator } from '../local/simulator/index';
 import { costUsd, figuresOf, type PerRequestFigures, PRICES } from './e2e/cost';
 import {
   addUsage,
@@ -251,11 +251,7 @@ async function runBatch(s: BatchSettings): Promise<{ result: BatchResult; plot: 
     customerDataFiles: SETTINGS.customerDataFiles,
   });
   setEnv({
-    QUALTRICS_BASE_URL: sim.url,
-    QUALTRICS_DATACENTER: undefined,
-    QUALTRICS_SECRET_ARN: undefined,
-    QUALTRICS_CLIENT_ID: SIMULATOR_CLIENT.clientId,
-    QUALTRICS_CLIENT_SECRET: SIMULATOR_CLIENT.clientSecret,
+    ...connectorEnvFor(sim.url),
     QDSR_WAIT_SCALE: String(scale),
     QDSR_TARGET_UTILIZATION: String(SETTINGS.targetUtilization),
     QDSR_EVENT_BUS: undefined,

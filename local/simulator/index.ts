@@ -13,7 +13,7 @@
 
 export type { SeedContact, SeedDirectory, SeedSurveyResponse, SeedUser, SimulatorSeed } from './seed';
 export { defaultSeed, SEEDED_SUBJECT } from './seed';
-export { SIMULATOR_CLIENT, startSimulator } from './server';
+export { connectorEnvFor, SIMULATOR_CLIENT, startSimulator } from './server';
 export type {
   CustomerDataJobView,
   EndpointCounters,

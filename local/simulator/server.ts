@@ -29,6 +29,23 @@ import { World } from './world';
 
 export const SIMULATOR_CLIENT = { clientId: 'qdsr-local', clientSecret: 'qdsr-local-secret' } as const;
 
+/**
+ * The settings that point the connector at a simulator at `url` as `client`, and away from any
+ * datacenter or Secrets Manager secret that may be set (undefined: unset).
+ */
+export function connectorEnvFor(
+  url: string,
+  client: { clientId: string; clientSecret: string } = SIMULATOR_CLIENT,
+): Record<string, string | undefined> {
+  return {
+    QUALTRICS_BASE_URL: url,
+    QUALTRICS_DATACENTER: undefined,
+    QUALTRICS_SECRET_ARN: undefined,
+    QUALTRICS_CLIENT_ID: client.clientId,
+    QUALTRICS_CLIENT_SECRET: client.clientSecret,
+  };
+}
+
 const SIMULATED_MINUTE_MS = 60_000;
 const MAX_BODY_BYTES = 1024 * 1024;
 const ADMIN_PREFIX = '/__simulator';

@@ -7,7 +7,7 @@ import { type LocalAws, startLocalAws } from '../../local/aws';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/dynamo';
 import { type RunWorkflowOptions, runWorkflow, type WorkflowRun } from '../../local/engine/workflows';
 import {
-  SIMULATOR_CLIENT,
+  connectorEnvFor,
   type Simulator,
   type SimulatorOptions,
   startSimulator,
@@ -50,11 +50,7 @@ export async function startApiWorld(
   aws.applyEnv();
   const sim = await startSimulator({ timeScale: scale, ...opts.simulator });
   setEnv({
-    QUALTRICS_BASE_URL: sim.url,
-    QUALTRICS_DATACENTER: undefined,
-    QUALTRICS_SECRET_ARN: undefined,
-    QUALTRICS_CLIENT_ID: SIMULATOR_CLIENT.clientId,
-    QUALTRICS_CLIENT_SECRET: SIMULATOR_CLIENT.clientSecret,
+    ...connectorEnvFor(sim.url),
     QDSR_WAIT_SCALE: String(scale),
     QDSR_EVENT_BUS: undefined,
     QDSR_DELETION_DONE: undefined,

@@ -8,12 +8,13 @@ import { stepLogger } from '../../lambdas/middleware';
 import { type LocalAws, startLocalAws } from '../../local/aws';
 import { runWorkflow, type WorkflowEvent, type WorkflowRun } from '../../local/engine/workflows';
 import {
+  connectorEnvFor,
   SIMULATOR_CLIENT,
   type Simulator,
   type SimulatorOptions,
   startSimulator,
 } from '../../local/simulator';
-import { CANARY_CLIENT, CANARY_CLIENT_ENV, CANARY_EMAIL, canarySeed, LeakScanner } from '../support/canaries';
+import { CANARY_CLIENT, CANARY_EMAIL, canarySeed, LeakScanner } from '../support/canaries';
 import { scopedEnv } from '../support/scoped-env';
 import { type ResourceAudit, resourceAudit } from './resource-audit';
 
@@ -63,10 +64,7 @@ export async function startWorkflowWorld(
     clients: [CANARY_CLIENT, ...(opts.simulator?.clients ?? [])],
   });
   setEnv({
-    QUALTRICS_BASE_URL: sim.url,
-    QUALTRICS_DATACENTER: undefined,
-    QUALTRICS_SECRET_ARN: undefined,
-    ...CANARY_CLIENT_ENV,
+    ...connectorEnvFor(sim.url, CANARY_CLIENT),
     QDSR_WAIT_SCALE: String(scale),
     QDSR_EVENT_BUS: undefined,
     QDSR_DELETION_DONE: undefined,
