@@ -169,13 +169,14 @@ function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
   const deletionDone = deletionDoneFromEnv(env);
   const timeoutMs = qualtricsTimeoutMsFromEnv(env);
   const doc = dynamoDocumentClient();
-  let shared: Promise<SharedClient> | undefined;
+  let shared: SharedClient | undefined;
 
   const sharedClient = async (): Promise<SharedClient> => {
     const settings = await qualtricsSettings(env);
     const settingsKey = JSON.stringify(settings);
-    const current = await shared?.catch(() => undefined);
-    if (current?.settingsKey === settingsKey) return current;
+    // No await from this check to the assignment below: steps that start together (the local
+    // runtime runs many at once) share one client and one token instead of each building its own.
+    if (shared?.settingsKey === settingsKey) return shared;
     // First use, or the secret changed (rotation): a new client with a new token.
     const limiter = new RateLimiter({
       doc,
@@ -198,9 +199,8 @@ function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
       tableName: storageNamesFromEnv(env).limiterTable,
       tenant: limiter.tenant,
     });
-    const built: SharedClient = { settingsKey, api, limiter, durations };
-    shared = Promise.resolve(built);
-    return built;
+    shared = { settingsKey, api, limiter, durations };
+    return shared;
   };
 
   return {
