@@ -324,11 +324,6 @@ bucket; keys include the tenant (datacenter and OAuth client), so tenants never 
 If DynamoDB cannot be reached, no Qualtrics call is made (\`RateLimiter.Unavailable\`, retryable).
 A 429 that still arrives pushes both buckets forward (by \`Retry-After\`, else 6 s) for every worker.
 
-The burst is 1 % of the limit, but at least 4 calls where the target leaves room for them (never
-more than the limit's headroom above the target, less one call), so a small batch of requests starts
-its Qualtrics jobs together rather than 4 s apart on the 20-a-minute erasure endpoint, and the worst
-minute still stays under every published limit.
-
 Qualtrics gives each job's status endpoint the same limit as its create endpoint, so at full speed
 there is one status poll per job to spend. Two rules keep polls from queueing behind each other:
 a call that starts a job (customer-data request, erasure) is admitted only while the bucket its

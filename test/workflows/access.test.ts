@@ -255,7 +255,7 @@ describe('access workflow', () => {
 
   it('waits in the Wait state for the exact time the limiter returns when it denies a call', async () => {
     // Half a percent of the published limits: the download bucket (100/min) then admits one file
-    // per 240 ms here after its burst of 4, so the job's fifth file must wait for its slot.
+    // per 240 ms here, so each of the job's files after the first must wait for its slot.
     w.setEnv({ QDSR_TARGET_UTILIZATION: '0.005' });
     w.sim.setOptions({ customerDataFiles: 6 });
     w.sim.resetCounters();

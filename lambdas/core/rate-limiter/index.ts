@@ -56,7 +56,7 @@ export interface RateLimiterOptions {
   targetUtilization?: number;
   /** Length of the period the published limits apply to (Qualtrics: a minute). Tests and benches compress it. */
   periodMs?: number;
-  /** Calls allowed back to back from an idle bucket: a number, or a function of the published limit per period. Default `defaultBurst` (1 % of the limit, at least 4 where the target's headroom allows). */
+  /** Calls allowed back to back from an idle bucket: a number, or a function of the published limit per period. Default `defaultBurst` (1 % of the limit, at least 1). */
   burst?: number | ((limitPerPeriod: number) => number);
   /** How late a reserved slot may still be used. Default periodMs / 30 (2 s of a minute: a Step Functions Wait rounds up to whole seconds). */
   reservationGraceMs?: number;
@@ -161,9 +161,7 @@ export class RateLimiter {
               h
           )(nonNegative('maxReservationMs', horizon));
     const burst = o.burst;
-    const u = this.targetUtilization;
-    this.burstOf =
-      typeof burst === 'function' ? burst : burst !== undefined ? () => burst : (n) => defaultBurst(n, u);
+    this.burstOf = typeof burst === 'function' ? burst : burst !== undefined ? () => burst : defaultBurst;
     this.maxStatusBacklogMs = nonNegative(
       'maxStatusBacklogMs',
       o.maxStatusBacklogMs ?? this.periodMs / DEFAULT_STATUS_BACKLOG_DIVISOR,
@@ -496,11 +494,7 @@ export function bucketTable(
   const periodMs = o.periodMs ?? DEFAULT_PERIOD_MS;
   const graceMs = o.reservationGraceMs ?? periodMs / 30;
   const burstOf =
-    typeof o.burst === 'function'
-      ? o.burst
-      : o.burst !== undefined
-        ? () => o.burst as number
-        : (n: number) => defaultBurst(n, u);
+    typeof o.burst === 'function' ? o.burst : o.burst !== undefined ? () => o.burst as number : defaultBurst;
   return rateLimitBuckets().map((b) => {
     const plan = planBucket(b.bucket, b.limitPerMinute, periodMs, u, burstOf(b.limitPerMinute));
     return {
