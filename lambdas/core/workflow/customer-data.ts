@@ -10,7 +10,7 @@ import type {
   StartCustomerDataJobEvent,
   StartedJobState,
 } from './inputs';
-import { durationLesson } from './job-durations';
+import { learnFromPoll } from './job-durations';
 import { limiterWait, withoutWait } from './throttle';
 import { ageSeconds, firstPollAt, nextPollAt } from './wait';
 
@@ -114,18 +114,13 @@ export async function getCustomerDataJob(
   const polls = job.polls + 1;
   const rest = withoutWait(job);
   const percent = progress.percentComplete;
-  const ended = progress.status === 'complete';
-  // Done at the first poll: the lesson is relative to the duration that poll aimed at.
-  const typical = ended && job.polls === 0 ? await q.durations?.typical('customerData') : undefined;
-  const lesson = durationLesson({
-    ended,
+  await learnFromPoll(q.durations, 'customerData', {
+    ended: progress.status === 'complete',
     ageSeconds: ageSeconds(env.now(), job.createdAt, env.waitScale),
     firstPoll: job.polls === 0,
     ...(percent !== undefined ? { percentComplete: percent } : {}),
-    ...(typical !== undefined ? { typicalSeconds: typical } : {}),
     unscale: 1 / env.waitScale,
   });
-  if (lesson !== undefined) await q.durations?.learn('customerData', lesson);
   const next: StartedJobState = {
     ...rest,
     polls,

@@ -174,13 +174,14 @@ function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
   const sharedClient = async (): Promise<SharedClient> => {
     const settings = await qualtricsSettings(env);
     const settingsKey = JSON.stringify(settings);
+    const { limiterTable } = storageNamesFromEnv(env);
     // No await from this check to the assignment below: steps that start together (the local
     // runtime runs many at once) share one client and one token instead of each building its own.
     if (shared?.settingsKey === settingsKey) return shared;
     // First use, or the secret changed (rotation): a new client with a new token.
     const limiter = new RateLimiter({
       doc,
-      tableName: storageNamesFromEnv(env).limiterTable,
+      tableName: limiterTable,
       tenant: limiterTenant(settings),
       targetUtilization: targetUtilizationFromEnv(env),
       periodMs: LIMITER_PERIOD_MS * waitScale,
@@ -196,7 +197,7 @@ function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
     });
     const durations = new DynamoJobDurations({
       doc,
-      tableName: storageNamesFromEnv(env).limiterTable,
+      tableName: limiterTable,
       tenant: limiter.tenant,
     });
     shared = { settingsKey, api, limiter, durations };

@@ -6,7 +6,7 @@ import { clip, scrubPii } from '../request-store/scrub';
 import { AmbiguousCreateError, definitelyNotCreated } from './creates';
 import { isoNow, loadRequest, type StepEnv } from './env';
 import type { CreateErasureEvent, ErasureState, GetErasureEvent, StartedErasureState } from './inputs';
-import { durationLesson, type JobKind } from './job-durations';
+import { type JobKind, learnFromPoll } from './job-durations';
 import { limiterWait, withoutWait } from './throttle';
 import { ageSeconds, firstPollAt, nextPollAt } from './wait';
 
@@ -264,19 +264,14 @@ export async function getErasure(
   const next: StartedErasureState = { ...rest, polls, status: report.status, qualtricsStatus };
   switch (report.status) {
     case 'complete': {
-      const stamped = Boolean(report.created && report.updated);
-      const typical =
-        !stamped && erasure.polls === 0 ? await q.durations?.typical(erasureKind(erasure.dryRun)) : undefined;
-      const lesson = durationLesson({
+      await learnFromPoll(q.durations, erasureKind(erasure.dryRun), {
         ended: true,
         ageSeconds: ageSeconds(env.now(), erasure.createdAt, env.waitScale),
         firstPoll: erasure.polls === 0,
         ...(report.created ? { created: report.created } : {}),
         ...(report.updated ? { updated: report.updated } : {}),
-        ...(typical !== undefined ? { typicalSeconds: typical } : {}),
         unscale: 1 / env.waitScale,
       });
-      if (lesson !== undefined) await q.durations?.learn(erasureKind(erasure.dryRun), lesson);
       await env.store.appendTimeline(requestId, 'ERASURE_COMPLETE', `Qualtrics status ${qualtricsStatus}`);
       env.log.info('erasure complete', { polls });
       return next;

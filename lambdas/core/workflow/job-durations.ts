@@ -42,7 +42,7 @@ const LESSON_TTL_SECONDS = 30 * 24 * 3600;
  *   it would make every queue longer;
  * - anything else: nothing.
  */
-export function durationLesson(o: {
+export interface PollOutcome {
   ended: boolean;
   ageSeconds: number;
   firstPoll: boolean;
@@ -52,13 +52,23 @@ export function durationLesson(o: {
   updated?: string;
   /** Multiplies Qualtrics' clock into unscaled seconds (1 / QDSR_WAIT_SCALE). */
   unscale: number;
-  /** The typical duration known now (what the first poll aimed at), if any. */
-  typicalSeconds?: number;
-}): number | undefined {
-  if (o.ended && o.created && o.updated) {
-    const ms = Date.parse(o.updated) - Date.parse(o.created);
-    if (Number.isFinite(ms) && ms > 0) return (ms / 1000) * o.unscale;
-  }
+}
+
+/** The duration Qualtrics' own stamps give for an ended job, if they give one. */
+function stampedSeconds(o: PollOutcome): number | undefined {
+  if (!(o.ended && o.created && o.updated)) return undefined;
+  const ms = Date.parse(o.updated) - Date.parse(o.created);
+  return Number.isFinite(ms) && ms > 0 ? (ms / 1000) * o.unscale : undefined;
+}
+
+export function durationLesson(
+  o: PollOutcome & {
+    /** The typical duration known now (what the first poll aimed at), if any. */
+    typicalSeconds?: number;
+  },
+): number | undefined {
+  const stamped = stampedSeconds(o);
+  if (stamped !== undefined) return stamped;
   const p = o.percentComplete;
   if (!o.ended && p !== undefined && p > 0 && p < 100 && o.ageSeconds > 0) return (o.ageSeconds * 100) / p;
   if (o.ended && o.firstPoll && o.ageSeconds > 0) {
@@ -69,6 +79,24 @@ export function durationLesson(o: {
     return aimedAt * EARLIER_AFTER_DONE_AT_FIRST_POLL;
   }
   return undefined;
+}
+
+/**
+ * Learns what one poll taught (`durationLesson`), reading the typical duration only when the
+ * lesson depends on it: a job done at its first poll with no usable stamps of its own.
+ */
+export async function learnFromPoll(
+  durations: JobDurations | undefined,
+  kind: JobKind,
+  poll: PollOutcome,
+): Promise<void> {
+  if (!durations) return;
+  const aimedAt =
+    poll.ended && poll.firstPoll && stampedSeconds(poll) === undefined
+      ? await durations.typical(kind)
+      : undefined;
+  const lesson = durationLesson({ ...poll, ...(aimedAt !== undefined ? { typicalSeconds: aimedAt } : {}) });
+  if (lesson !== undefined) await durations.learn(kind, lesson);
 }
 
 export class DynamoJobDurations implements JobDurations {
