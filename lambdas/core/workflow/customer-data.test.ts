@@ -244,6 +244,25 @@ describe('getCustomerDataJob', () => {
     ]);
   });
 
+  it('learns a lower bound from "in progress" without a percentage, and holds back a first poll due before it', async () => {
+    const requestId = await newRequest();
+    const progress = vi.fn().mockResolvedValue({ status: 'inProgress', fileIds: [] });
+    const { durations, lessons } = memoryDurations();
+    const env = testEnv({
+      store,
+      writer,
+      durations,
+      api: fakeQualtrics({ getCustomerDataRequest: progress }),
+    });
+    env.tick(8_000);
+    await getCustomerDataJob(env, { requestId, job: startedJob() });
+    expect(lessons).toEqual([{ kind: 'customerData', seconds: 8, atLeast: true }]);
+    const later = startedJob({ createdAt: new Date(env.now() - 5_000).toISOString() });
+    const held = await getCustomerDataJob(env, { requestId, job: later });
+    expect(held).toEqual({ ...later, waitUntil: new Date(env.now() + 4_000).toISOString() });
+    expect(progress).toHaveBeenCalledTimes(1);
+  });
+
   it('marks the job complete with its files, ready to download', async () => {
     const requestId = await newRequest();
     const env = testEnv({

@@ -10,7 +10,7 @@ import type {
   StartCustomerDataJobEvent,
   StartedJobState,
 } from './inputs';
-import { learnFromPoll } from './job-durations';
+import { firstPollDeferral, learnFromPoll } from './job-durations';
 import { limiterWait, withoutWait } from './throttle';
 import { ageSeconds, firstPollAt, nextPollAt } from './wait';
 
@@ -104,6 +104,12 @@ export async function getCustomerDataJob(
   { requestId, job }: CustomerDataJobStepEvent,
 ): Promise<StartedJobState> {
   const q = await env.qualtrics(job.reservations);
+  const deferred = await firstPollDeferral(q.durations, 'customerData', job, {
+    now: env.now(),
+    scale: env.waitScale,
+    endpoint: 'getCustomerDataRequest',
+  });
+  if (deferred) return { ...withoutWait(job), waitUntil: deferred };
   let progress: Awaited<ReturnType<QualtricsApi['getCustomerDataRequest']>>;
   try {
     progress = await q.api.getCustomerDataRequest(job.customerDataRequestId);
@@ -116,6 +122,7 @@ export async function getCustomerDataJob(
   const percent = progress.percentComplete;
   await learnFromPoll(q.durations, 'customerData', {
     ended: progress.status === 'complete',
+    running: progress.status === 'inProgress',
     ageSeconds: ageSeconds(env.now(), job.createdAt, env.waitScale),
     firstPoll: job.polls === 0,
     ...(percent !== undefined ? { percentComplete: percent } : {}),

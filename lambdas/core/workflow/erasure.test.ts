@@ -342,6 +342,42 @@ describe('getErasure', () => {
     expect(next).toMatchObject({ started: true, waitUntil: new Date(env.now() + 31_000).toISOString() });
   });
 
+  it('learns from a "not yet" that erasures take at least that long, and holds back first polls due before it without asking Qualtrics', async () => {
+    const { durations, lessons } = memoryDurations();
+    const get = vi.fn().mockResolvedValue({ erasureRequestId: 'OP-P', status: 'inProgress', found: false });
+    const env = testEnv({ store, writer, durations, api: fakeQualtrics({ getErasureRequest: get }) });
+    env.tick(15_000);
+    // The tenant's first erasure, not done at 15 s: its next poll stays on the growing schedule.
+    const first = await getErasure(env, { requestId: await newRequest(), erasure: started() });
+    expect(first).toMatchObject({ polls: 1, waitUntil: new Date(NOW + 30_000).toISOString() });
+    expect(lessons).toEqual([{ kind: 'erasure', seconds: 15, atLeast: true }]);
+    expect(get).toHaveBeenCalledTimes(1);
+
+    // One created 5 s later was scheduled (before that lesson) for its age 15 s: it waits for
+    // age 16 s instead, with no call, no poll counted, no lesson.
+    env.tick(5_000);
+    const later = started({ createdAt: new Date(NOW + 5_000).toISOString() });
+    const held = await getErasure(env, { requestId: await newRequest(), erasure: later });
+    expect(held).toEqual({ ...later, waitUntil: new Date(NOW + 21_000).toISOString() });
+    expect(get).toHaveBeenCalledTimes(1);
+    // Not when the poll holds a slot the limiter reserved for it: that slot would be lost.
+    const reserved = await getErasure(env, {
+      requestId: await newRequest(),
+      erasure: { ...later, reservations: RESERVED },
+    });
+    expect(reserved).toMatchObject({ polls: 1 });
+    expect(get).toHaveBeenCalledTimes(2);
+    // That one was still running at 15 s too: no lower lesson. A later "not yet" raises it.
+    expect(lessons).toHaveLength(1);
+    env.tick(10_000);
+    await getErasure(env, { requestId: await newRequest(), erasure: started({ polls: 1 }) });
+    expect(lessons.at(-1)).toEqual({ kind: 'erasure', seconds: 30, atLeast: true });
+    // A measured duration replaces it, and no "not yet" overrides a measured one.
+    await durations.learn('erasure', 31);
+    await getErasure(env, { requestId: await newRequest(), erasure: started({ polls: 2 }) });
+    expect(lessons.at(-1)).toEqual({ kind: 'erasure', seconds: 31 });
+  });
+
   it('waits for the limiter, keeping the poll count', async () => {
     const requestId = await newRequest();
     const env = testEnv({

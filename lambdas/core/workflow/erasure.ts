@@ -6,7 +6,7 @@ import { clip, scrubPii } from '../request-store/scrub';
 import { AmbiguousCreateError, definitelyNotCreated } from './creates';
 import { isoNow, loadRequest, type StepEnv } from './env';
 import type { CreateErasureEvent, ErasureState, GetErasureEvent, StartedErasureState } from './inputs';
-import { type JobKind, learnFromPoll } from './job-durations';
+import { firstPollDeferral, type JobKind, learnFromPoll } from './job-durations';
 import { limiterWait, withoutWait } from './throttle';
 import { ageSeconds, firstPollAt, nextPollAt } from './wait';
 
@@ -228,11 +228,27 @@ export async function getErasure(
 ): Promise<StartedErasureState> {
   const q = await env.qualtrics(erasure.reservations);
   const rest = withoutWait(erasure);
+  const kind = erasureKind(erasure.dryRun);
+  const deferred = await firstPollDeferral(q.durations, kind, erasure, {
+    now: env.now(),
+    scale: env.waitScale,
+    endpoint: ERASURE_POLL.endpoint,
+  });
+  if (deferred) return { ...rest, waitUntil: deferred };
+  const stillRunning = () =>
+    learnFromPoll(q.durations, kind, {
+      ended: false,
+      running: true,
+      ageSeconds: ageSeconds(env.now(), erasure.createdAt, env.waitScale),
+      firstPoll: erasure.polls === 0,
+      unscale: 1 / env.waitScale,
+    });
   let report: ErasureRequest | undefined;
   try {
     const byId = await q.api.getErasureRequest(erasure.erasureRequestId);
     if (!byId.found && !listCheckDue(env.now(), erasure, env.waitScale)) {
       // Qualtrics answers an error to get-by-id until the erasure ends (see LIST_CHECK_AFTER_SECONDS).
+      await stillRunning();
       return {
         ...rest,
         polls: erasure.polls + 1,
@@ -264,7 +280,7 @@ export async function getErasure(
   const next: StartedErasureState = { ...rest, polls, status: report.status, qualtricsStatus };
   switch (report.status) {
     case 'complete': {
-      await learnFromPoll(q.durations, erasureKind(erasure.dryRun), {
+      await learnFromPoll(q.durations, kind, {
         ended: true,
         ageSeconds: ageSeconds(env.now(), erasure.createdAt, env.waitScale),
         firstPoll: erasure.polls === 0,
@@ -285,6 +301,7 @@ export async function getErasure(
       env.log.warn('erasure failed', { polls, qualtricsStatus });
       return next;
     default:
+      await stillRunning();
       return { ...next, waitUntil: nextPollAt(env.now(), erasure.createdAt, env.waitScale, ERASURE_POLL) };
   }
 }

@@ -27,7 +27,10 @@ describe('durationLesson', () => {
   });
 
   it('aims earlier after a job found done at its first poll, and learns nothing from a later poll', () => {
-    expect(durationLesson({ ...base, ended: true, firstPoll: true })).toBe(
+    // Without a typical duration the first poll aimed at the growing schedule, and its age may be
+    // mostly a queue (the limiter's, the engine's): it says nothing of the job.
+    expect(durationLesson({ ...base, ended: true, firstPoll: true })).toBeUndefined();
+    expect(durationLesson({ ...base, ended: true, firstPoll: true, typicalSeconds: 50 })).toBe(
       40 * EARLIER_AFTER_DONE_AT_FIRST_POLL,
     );
     expect(durationLesson({ ...base, ended: true, firstPoll: false })).toBeUndefined();
@@ -66,10 +69,29 @@ describe('DynamoJobDurations (dynalite)', () => {
     expect(await b.typical('erasure')).toBeUndefined();
   });
 
+  it('keeps a lower bound only while nothing was measured, and only ever raises it', async () => {
+    const doc = DynamoDBDocumentClient.from(db.client);
+    const d = new DynamoJobDurations({ doc, tableName: table, tenant: 'iad1#atleast' });
+    await d.learnAtLeast('erasure', 15);
+    expect(await d.typical('erasure')).toBe(15);
+    await d.learnAtLeast('erasure', 12);
+    expect(await d.typical('erasure')).toBe(15);
+    await d.learnAtLeast('erasure', 18.5);
+    expect(await d.typical('erasure')).toBe(18.5);
+    // Measured: replaces the lower bound, whichever is larger, and no lower bound replaces it.
+    await d.learn('erasure', 16);
+    expect(await d.typical('erasure')).toBe(16);
+    await d.learnAtLeast('erasure', 40);
+    expect(await d.typical('erasure')).toBe(16);
+    await d.learnAtLeast('customerData', Number.NaN);
+    expect(await d.typical('customerData')).toBeUndefined();
+  });
+
   it('fails soft: without DynamoDB there is no hint, and no error', async () => {
     const doc = DynamoDBDocumentClient.from(db.client);
     const missing = new DynamoJobDurations({ doc, tableName: 'no-such-table', tenant: 'iad1#a' });
     await expect(missing.learn('erasure', 30)).resolves.toBeUndefined();
+    await expect(missing.learnAtLeast('erasure', 30)).resolves.toBeUndefined();
     await expect(missing.typical('erasure')).resolves.toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { EndpointName } from '../qualtrics/endpoints';
 import { TABLE_PARTITION_KEY } from '../tables';
-import { POLL_AFTER_TYPICAL_SECONDS } from './wait';
+import { firstPollAt, POLL_AFTER_TYPICAL_SECONDS } from './wait';
 
 /**
  * How long a tenant's Qualtrics jobs take, learned from the jobs themselves, so the first poll of
@@ -20,6 +21,13 @@ export interface JobDurations {
   typical(kind: JobKind): Promise<number | undefined>;
   /** Records what a poll taught (see `durationLesson`). */
   learn(kind: JobKind, seconds: number): Promise<void>;
+  /**
+   * Records that a job of `kind` was still running `seconds` after it was created: a provisional
+   * duration, set only while nothing was measured (`learn`) and only ever raised. A tenant's first
+   * jobs are created before any of them has ended; without it each of them would spend polls of
+   * the shared status endpoint hearing "not yet" at ages another job already heard it at.
+   */
+  learnAtLeast(kind: JobKind, seconds: number): Promise<void>;
 }
 
 /**
@@ -38,12 +46,15 @@ const LESSON_TTL_SECONDS = 30 * 24 * 3600;
  * - in progress at `percentComplete` p (0 < p < 100) at age a: its projected end, a × 100 / p;
  * - done at its first poll, without timestamps: it ended before that poll, maybe long before, so
  *   a little less than the typical duration that poll aimed at (the next job's first poll comes a
- *   little earlier). Not the poll's age: that includes any wait for the rate limiter, and learning
- *   it would make every queue longer;
+ *   little earlier). Not the poll's age: that includes any wait for the rate limiter (or, in the
+ *   local runtime, for the engine), and learning it would make every queue longer. Without a
+ *   typical duration the poll aimed at the growing schedule, not at the job: nothing;
  * - anything else: nothing.
  */
 export interface PollOutcome {
   ended: boolean;
+  /** The poll found the job still running (neither ended nor failed). */
+  running?: boolean;
   ageSeconds: number;
   firstPoll: boolean;
   percentComplete?: number;
@@ -71,11 +82,8 @@ export function durationLesson(
   if (stamped !== undefined) return stamped;
   const p = o.percentComplete;
   if (!o.ended && p !== undefined && p > 0 && p < 100 && o.ageSeconds > 0) return (o.ageSeconds * 100) / p;
-  if (o.ended && o.firstPoll && o.ageSeconds > 0) {
-    const aimedAt =
-      o.typicalSeconds !== undefined && o.typicalSeconds > 0
-        ? Math.min(o.ageSeconds, o.typicalSeconds + POLL_AFTER_TYPICAL_SECONDS)
-        : o.ageSeconds;
+  if (o.ended && o.firstPoll && o.ageSeconds > 0 && o.typicalSeconds !== undefined && o.typicalSeconds > 0) {
+    const aimedAt = Math.min(o.ageSeconds, o.typicalSeconds + POLL_AFTER_TYPICAL_SECONDS);
     return aimedAt * EARLIER_AFTER_DONE_AT_FIRST_POLL;
   }
   return undefined;
@@ -83,7 +91,9 @@ export function durationLesson(
 
 /**
  * Learns what one poll taught (`durationLesson`), reading the typical duration only when the
- * lesson depends on it: a job done at its first poll with no usable stamps of its own.
+ * lesson depends on it: a job done at its first poll with no usable stamps of its own. A job still
+ * running with nothing better to go on teaches a lower bound (`learnAtLeast`): its age, which is
+ * a fact about this job even when it includes a wait for the rate limiter.
  */
 export async function learnFromPoll(
   durations: JobDurations | undefined,
@@ -97,6 +107,31 @@ export async function learnFromPoll(
       : undefined;
   const lesson = durationLesson({ ...poll, ...(aimedAt !== undefined ? { typicalSeconds: aimedAt } : {}) });
   if (lesson !== undefined) await durations.learn(kind, lesson);
+  else if (poll.running && poll.ageSeconds > 0) await durations.learnAtLeast(kind, poll.ageSeconds);
+}
+
+/**
+ * The instant a job's first poll should wait for instead of polling now, if it should: a job
+ * created before its kind's duration was known (or while the known one still grew) had its first
+ * poll set on the growing schedule, and a poll that only hears "not yet" spends a call that every
+ * job polled at the same time shares. Not when the poll holds a slot the rate limiter reserved for
+ * it (a slot left unused is lost), nor for a later poll (its job has already outlived the hint).
+ */
+export async function firstPollDeferral(
+  durations: JobDurations | undefined,
+  kind: JobKind,
+  job: { polls: number; createdAt: string; reservations?: readonly unknown[] },
+  clock: { now: number; scale: number; endpoint: EndpointName },
+): Promise<string | undefined> {
+  if (!durations || job.polls > 0 || (job.reservations?.length ?? 0) > 0) return undefined;
+  const typicalSeconds = await durations.typical(kind);
+  if (typicalSeconds === undefined) return undefined;
+  const at = firstPollAt(clock.now, job.createdAt, clock.scale, {
+    endpoint: clock.endpoint,
+    typicalSeconds,
+  });
+  // Less than a second (unscaled) early is on time: a Wait of its own would cost more than it saves.
+  return Date.parse(at) - clock.now >= 1000 * clock.scale ? at : undefined;
 }
 
 export class DynamoJobDurations implements JobDurations {
@@ -137,7 +172,7 @@ export class DynamoJobDurations implements JobDurations {
         new UpdateCommand({
           TableName: this.o.tableName,
           Key: { [TABLE_PARTITION_KEY]: this.key(kind) },
-          UpdateExpression: 'SET seconds = :s, expiresAt = :exp',
+          UpdateExpression: 'SET seconds = :s, expiresAt = :exp REMOVE provisional',
           ExpressionAttributeValues: {
             ':s': Math.round(seconds * 1000) / 1000,
             ':exp': Math.ceil(now / 1000) + LESSON_TTL_SECONDS,
@@ -146,6 +181,29 @@ export class DynamoJobDurations implements JobDurations {
       );
     } catch {
       // A lost lesson costs at most a poll that hears "not yet".
+    }
+  }
+
+  async learnAtLeast(kind: JobKind, seconds: number): Promise<void> {
+    if (!(Number.isFinite(seconds) && seconds > 0)) return;
+    const now = (this.o.now ?? Date.now)();
+    try {
+      await this.o.doc.send(
+        new UpdateCommand({
+          TableName: this.o.tableName,
+          Key: { [TABLE_PARTITION_KEY]: this.key(kind) },
+          UpdateExpression: 'SET seconds = :s, provisional = :yes, expiresAt = :exp',
+          // Never over a measured duration, never lowering a provisional one.
+          ConditionExpression: 'attribute_not_exists(seconds) OR (provisional = :yes AND seconds < :s)',
+          ExpressionAttributeValues: {
+            ':s': Math.round(seconds * 1000) / 1000,
+            ':yes': true,
+            ':exp': Math.ceil(now / 1000) + LESSON_TTL_SECONDS,
+          },
+        }),
+      );
+    } catch {
+      // Refused by the condition (the usual case once a duration is known) or lost: a hint only.
     }
   }
 }

@@ -46,15 +46,24 @@ export interface TestEnv extends StepEnv {
 /** Reservations a throttled fake gate hands back. */
 export const RESERVED: Reservation[] = [{ key: 'gcra#test#bucket', slotAt: 1 }];
 
-/** JobDurations in memory: `lessons` lists what was learned, in order. */
+/** JobDurations in memory, with DynamoJobDurations' rules: `lessons` lists what was learned, in order. */
 export function memoryDurations(initial: Partial<Record<JobKind, number>> = {}) {
   const typical = { ...initial };
-  const lessons: Array<{ kind: JobKind; seconds: number }> = [];
+  const provisional = new Set<JobKind>();
+  const lessons: Array<{ kind: JobKind; seconds: number; atLeast?: true }> = [];
   const durations: JobDurations = {
     typical: async (kind) => typical[kind],
     learn: async (kind, seconds) => {
       lessons.push({ kind, seconds });
       typical[kind] = seconds;
+      provisional.delete(kind);
+    },
+    learnAtLeast: async (kind, seconds) => {
+      const known = typical[kind];
+      if (known !== undefined && !(provisional.has(kind) && known < seconds)) return;
+      lessons.push({ kind, seconds, atLeast: true });
+      typical[kind] = seconds;
+      provisional.add(kind);
     },
   };
   return { durations, lessons };
