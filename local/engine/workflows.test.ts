@@ -1,0 +1,91 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HANDLERS, type HandlerName } from '../../lambdas/catalog';
+import { scopedEnv } from '../../test/support/scoped-env';
+import { DEFAULT_LOCAL_CONCURRENCY, runWorkflow, type StepHandlers, timedByWait } from './workflows';
+
+/** Every handler counts how many run at once and takes a moment; the first step fails, so the failure step ends the run. */
+function countingHandlers() {
+  const seen = { running: 0, most: 0, calls: 0 };
+  const step = (name: HandlerName) => async () => {
+    seen.calls++;
+    seen.running++;
+    seen.most = Math.max(seen.most, seen.running);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    seen.running--;
+    if (name === 'recordStarted') throw Object.assign(new Error('stop here'), { name: 'Stop' });
+    return {};
+  };
+  const handlers = Object.fromEntries(
+    (Object.keys(HANDLERS) as HandlerName[]).map((name) => [name, step(name)]),
+  ) as StepHandlers;
+  return { seen, handlers };
+}
+
+describe('runWorkflow: step concurrency (QDSR_LOCAL_CONCURRENCY)', () => {
+  const env = scopedEnv();
+  afterEach(() => env.restore());
+
+  it('runs at most that many step handlers at once, over every execution of the process', async () => {
+    const runAll = async (concurrency: string) => {
+      env.set({ QDSR_LOCAL_CONCURRENCY: concurrency });
+      const { seen, handlers } = countingHandlers();
+      const runs = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => runWorkflow({ type: 'access', requestId: `r-${i}`, handlers })),
+      );
+      expect(runs.map((r) => r.status)).toEqual(Array(6).fill('FAILED'));
+      // Each execution ran its first step and its failure step.
+      expect(seen.calls).toBe(12);
+      return seen.most;
+    };
+    expect(await runAll('2')).toBe(2);
+    expect(await runAll('12')).toBeGreaterThan(2);
+    expect(DEFAULT_LOCAL_CONCURRENCY).toBeGreaterThan(1);
+  });
+
+  it("runs each step in its own execution's async context, not in that of the step that freed its slot", async () => {
+    env.set({ QDSR_LOCAL_CONCURRENCY: '1' });
+    const als = new AsyncLocalStorage<string>();
+    const seen: Array<[string | undefined, string]> = [];
+    const { handlers } = countingHandlers();
+    const step = (name: keyof typeof handlers) => async (event: unknown, context: unknown) => {
+      seen.push([als.getStore(), (event as { requestId: string }).requestId]);
+      return handlers[name]?.(event, context);
+    };
+    const traced = Object.fromEntries(
+      Object.keys(handlers).map((name) => [name, step(name as keyof typeof handlers)]),
+    ) as StepHandlers;
+    await Promise.all(
+      ['a', 'b', 'c'].map((id) =>
+        als.run(id, () => runWorkflow({ type: 'access', requestId: id, handlers: traced })),
+      ),
+    );
+    expect(seen).toHaveLength(6);
+    for (const [context, requestId] of seen) expect(context).toBe(requestId);
+  });
+
+  it('refuses a value that is not a whole number of at least 1', async () => {
+    const { handlers } = countingHandlers();
+    for (const bad of ['0', '-3', '2.5', 'many']) {
+      env.set({ QDSR_LOCAL_CONCURRENCY: bad });
+      await expect(runWorkflow({ type: 'access', requestId: 'r', handlers })).rejects.toThrow(
+        /QDSR_LOCAL_CONCURRENCY/,
+      );
+    }
+  });
+});
+
+describe('timedByWait', () => {
+  it('finds the instant a Wait timed, or rate-limiter reservations, anywhere in a step input', () => {
+    const reservations = [{ key: 'gcra#t#createErasureRequest', slotAt: 1 }];
+    expect(timedByWait({ requestId: 'r', erasure: { started: false, reservations } })).toBe(true);
+    expect(timedByWait({ requestId: 'r', job: { listing: { page: { reservations } } } })).toBe(true);
+    expect(timedByWait({ requestId: 'r', erasure: { started: false, reservations: [] } })).toBe(false);
+    expect(timedByWait({ requestId: 'r', erasure: { started: false } })).toBe(false);
+    expect(timedByWait({ requestId: 'r', job: { polls: 1, waitUntil: '2030-01-01T00:00:05.000Z' } })).toBe(
+      true,
+    );
+    expect(timedByWait([{ reservations }])).toBe(false);
+    expect(timedByWait(null)).toBe(false);
+  });
+});
