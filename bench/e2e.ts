@@ -788,9 +788,10 @@ function windowNote(results: BatchResult[]): string {
   if (over.length === 0) return `${base} No batch went past that.`;
   return (
     `${base} ${over.map((r) => `Batch ${r.batch} did (${r.maxWindowBucket}, ${r.maxWindowRatio}, in the minute up to ${r.maxWindowEndSec} s)`).join('; ')}: ` +
-    'early in a batch one process runs hundreds of first steps at once, and DynamoDB writes queue in dynalite ' +
-    "for seconds, so a call's slot in its endpoint bucket and its slot in the brand bucket can be far apart and " +
-    'calls go out bunched. In AWS those writes take milliseconds.'
+    'early in a batch one process runs the first steps of every request (QDSR_LOCAL_CONCURRENCY at a time), and ' +
+    'dynalite, in the same event loop, answers the limiter late: a slot is taken relative to when the limiter ' +
+    'asked, so an answer that comes seconds late grants a slot seconds in the past, and calls go out bunched. ' +
+    'In AWS those writes take milliseconds.'
   );
 }
 
@@ -811,17 +812,22 @@ function whyMissed(results: BatchResult[]): string {
       `${createdBy} s and then runs its ${drain} s, so ${pipeline} s (${round(pipeline / r.lowerBoundSec, 2)} × the bound) ` +
       'is the least any connector at the target can take';
     const rest =
-      `The batch took ${round(r.makespanSec - pipeline, 0)} s more: the first create comes only once the batch's ` +
-      `requests are recorded (one process, every request at once; at ×${r.timeScale} a second of DynamoDB queueing ` +
-      `in dynalite is ${round(1 / r.timeScale, 1)} simulated seconds), and erasures created before any had ended ` +
-      'poll on the growing schedule: their extra polls fill the status endpoint, and new erasures wait until its ' +
-      'queue is short again (a job starts only while its status polls do not queue).';
+      `The batch took ${round(r.makespanSec - pipeline, 0)} s more: the first creates come only once the engine ` +
+      "has run the batch's first steps (one process, QDSR_LOCAL_CONCURRENCY steps at a time; at ×" +
+      `${r.timeScale} a second of it is ${round(1 / r.timeScale, 1)} simulated seconds), and erasures created ` +
+      'before any had ended poll before they are done (each "not yet" is a lower bound the later first polls wait ' +
+      'for, but the first ones spend status polls), and new erasures wait while those polls queue (a job starts ' +
+      'only while its status polls do not queue).';
     if (r.bindingBucket === 'longest job') {
       out.push(
         `- batch ${r.batch} (boundRatio ${r.boundRatio}): the bound is the longest job, a ${drain}-s erasure. ${paced}. ` +
           `Against a ${drain}-s bound no more than ${burst + Math.floor((0.45 * drain) / emissionSec)} erasures fit ` +
           'under 1.45 at the target rate; a larger burst would let more start together, but on a 20-a-minute ' +
-          'endpoint each extra call in a minute is 5 % of the limit, which the limiter keeps as margin. ' +
+          'endpoint each extra call in a minute is 5 % of the limit, which the limiter keeps as margin. One erasure ' +
+          'for several subjects (Qualtrics takes a list of emails) would fit here, but it moves the bound of a ' +
+          'larger batch to its file downloads, which cannot start before the first job has ended: at batch 100 ' +
+          'that is 20 s of job and 80 s of downloads at 75 %, 1.67 × a 60-s bound. Not done: it would also put ' +
+          "several people's emails into one Qualtrics record and one failure. " +
           rest,
       );
       continue;
@@ -847,11 +853,10 @@ function whyMissed(results: BatchResult[]): string {
       `- poll lag at batch ${r.batch} (access p95 ${r.pollLagSec.access.p95} s, deletion p95 ${r.pollLagSec.deletion.p95} s; ` +
         `${perJob('access', 'getCustomerDataRequest')} customer-data and ${perJob('deletion', 'getErasureRequest')} erasure polls per job): ` +
         "a status endpoint has the create endpoint's limit, so at full speed each job has one poll to spend. Jobs " +
-        "started before any of the batch's jobs had ended have no typical duration to aim their first poll at, so " +
-        'they poll on the growing schedule, and those extra polls queue behind each other; the queue is bounded ' +
-        '(jobs are started only while it is short) but it is news late for every job in it. At the start of a batch ' +
-        `the engine itself is the bottleneck too: at ×${r.timeScale}, a second of DynamoDB queueing in dynalite delays a ` +
-        `poll by ${round(1 / r.timeScale, 1)} simulated seconds.`,
+        'started before any of the batch\'s jobs had ended have only a lower bound (a "not yet") to aim their first ' +
+        'poll at, and those extra polls queue behind each other; the queue is bounded (jobs are started only while ' +
+        'it is short) but it is news late for every job in it. At the start of a batch the engine itself is the ' +
+        `bottleneck too: at ×${r.timeScale}, a second of it delays a poll by ${round(1 / r.timeScale, 1)} simulated seconds.`,
     );
   }
   return out.length > 0 ? `\nWhy:\n\n${out.join('\n')}\n` : '';
