@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { qualtricsConfigured, qualtricsSettingsFromEnv } from '../lambdas/core/config';
 import { ConfigError } from '../lambdas/core/errors';
 import { startLocalAws } from './aws';
+import { localConcurrencyFromEnv } from './engine/workflows';
 import { SIMULATOR_CLIENT, type Simulator, startSimulator } from './simulator';
 
 /**
@@ -44,6 +45,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
   try {
+    // A bad setting ends here, before anything is recorded (the engine reads it again per run).
+    localConcurrencyFromEnv(env);
     let target: Runtime['target'];
     let origin: string;
     let simulator: Simulator | undefined;

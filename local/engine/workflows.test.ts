@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HANDLERS, type HandlerName } from '../../lambdas/catalog';
+import { ErrorNames } from '../../lambdas/core/errors';
 import { scopedEnv } from '../../test/support/scoped-env';
 import { DEFAULT_LOCAL_CONCURRENCY, runWorkflow, type StepHandlers, timedByWait } from './workflows';
 
@@ -68,9 +69,10 @@ describe('runWorkflow: step concurrency (QDSR_LOCAL_CONCURRENCY)', () => {
     const { handlers } = countingHandlers();
     for (const bad of ['0', '-3', '2.5', 'many']) {
       env.set({ QDSR_LOCAL_CONCURRENCY: bad });
-      await expect(runWorkflow({ type: 'access', requestId: 'r', handlers })).rejects.toThrow(
-        /QDSR_LOCAL_CONCURRENCY/,
-      );
+      await expect(runWorkflow({ type: 'access', requestId: 'r', handlers })).rejects.toMatchObject({
+        name: ErrorNames.Config,
+        setting: 'QDSR_LOCAL_CONCURRENCY',
+      });
     }
   });
 });

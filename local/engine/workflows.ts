@@ -5,6 +5,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import PQueue from 'p-queue';
 import type { HandlerName } from '../../lambdas/catalog';
 import { HANDLERS } from '../../lambdas/catalog';
+import { ConfigError } from '../../lambdas/core/errors';
 import { STEP_HANDLERS } from '../../lambdas/handlers';
 import {
   type AslDefinition,
@@ -112,17 +113,20 @@ export const DEFAULT_LOCAL_CONCURRENCY = 32;
  * At most this many step handlers run at once, over every execution of the process: the local
  * equivalent of Lambda's concurrency (a waiting execution holds no slot; steps a Wait timed go
  * first, `timedByWait`). Without it, a batch of hundreds of requests starts hundreds of steps
- * together in one event loop, and every DynamoDB request waits seconds behind the others. The rate limiter takes a slot relative to when it asked,
- * so a write answered seconds late grants a slot seconds in the past, and calls granted one
- * interval apart leave together: a bench batch of 500 saw 0.96 of a Qualtrics limit in one minute.
- * In AWS each step has a container of its own.
+ * together in one event loop, and every DynamoDB request waits seconds behind the others. The rate
+ * limiter takes a slot relative to when it asked, so a write answered seconds late grants a slot
+ * seconds in the past, and calls granted one interval apart leave together: a bench batch of 500
+ * saw 0.96 of a Qualtrics limit in one minute. In AWS each step has a container of its own.
  */
-function localConcurrencyFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+export function localConcurrencyFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.QDSR_LOCAL_CONCURRENCY?.trim();
   if (!raw) return DEFAULT_LOCAL_CONCURRENCY;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) {
-    throw new Error('QDSR_LOCAL_CONCURRENCY must be a whole number of at least 1, e.g. 32');
+    throw new ConfigError(
+      'QDSR_LOCAL_CONCURRENCY',
+      'QDSR_LOCAL_CONCURRENCY must be a whole number of at least 1, e.g. 32',
+    );
   }
   return value;
 }

@@ -246,6 +246,16 @@ describe('qualtrics-dsr against another Qualtrics server (QUALTRICS_BASE_URL)', 
     expect(r.stderr).toMatch(/QUALTRICS_BASE_URL/);
   });
 
+  it('a bad QDSR_LOCAL_CONCURRENCY → exit 3 naming it, before any request is recorded', async () => {
+    const r = await runCli(['access', subject, '--data-dir', join(root, 'bad-concurrency')], {
+      ...env(),
+      QDSR_LOCAL_CONCURRENCY: '0',
+    });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/QDSR_LOCAL_CONCURRENCY/);
+    expect(r.stderr).not.toMatch(/request [0-9a-f]{8}-/);
+  });
+
   it('a missing setting → exit 3 naming it', async () => {
     const r = await runCli(['health', '--data-dir', dir], cleanEnv({ QUALTRICS_BASE_URL: sim.url }));
     expect(r.code).toBe(3);
