@@ -165,26 +165,28 @@ export class DynamoJobDurations implements JobDurations {
   }
 
   async learn(kind: JobKind, seconds: number): Promise<void> {
-    if (!(Number.isFinite(seconds) && seconds > 0)) return;
-    const now = (this.o.now ?? Date.now)();
-    try {
-      await this.o.doc.send(
-        new UpdateCommand({
-          TableName: this.o.tableName,
-          Key: { [TABLE_PARTITION_KEY]: this.key(kind) },
-          UpdateExpression: 'SET seconds = :s, expiresAt = :exp REMOVE provisional',
-          ExpressionAttributeValues: {
-            ':s': Math.round(seconds * 1000) / 1000,
-            ':exp': Math.ceil(now / 1000) + LESSON_TTL_SECONDS,
-          },
-        }),
-      );
-    } catch {
-      // A lost lesson costs at most a poll that hears "not yet".
-    }
+    await this.write(kind, seconds, { update: 'SET seconds = :s, expiresAt = :exp REMOVE provisional' });
   }
 
   async learnAtLeast(kind: JobKind, seconds: number): Promise<void> {
+    await this.write(kind, seconds, {
+      update: 'SET seconds = :s, provisional = :yes, expiresAt = :exp',
+      // Never over a measured duration, never lowering a provisional one.
+      condition: 'attribute_not_exists(seconds) OR (provisional = :yes AND seconds < :s)',
+      values: { ':yes': true },
+    });
+  }
+
+  /**
+   * Writes a lesson of `seconds` (`:s`), renewing its TTL (`:exp`). Fails soft: a lesson lost, or
+   * refused by its condition (the usual case for a lower bound once a duration is known), costs at
+   * most a poll that hears "not yet".
+   */
+  private async write(
+    kind: JobKind,
+    seconds: number,
+    o: { update: string; condition?: string; values?: Record<string, unknown> },
+  ): Promise<void> {
     if (!(Number.isFinite(seconds) && seconds > 0)) return;
     const now = (this.o.now ?? Date.now)();
     try {
@@ -192,18 +194,17 @@ export class DynamoJobDurations implements JobDurations {
         new UpdateCommand({
           TableName: this.o.tableName,
           Key: { [TABLE_PARTITION_KEY]: this.key(kind) },
-          UpdateExpression: 'SET seconds = :s, provisional = :yes, expiresAt = :exp',
-          // Never over a measured duration, never lowering a provisional one.
-          ConditionExpression: 'attribute_not_exists(seconds) OR (provisional = :yes AND seconds < :s)',
+          UpdateExpression: o.update,
+          ...(o.condition ? { ConditionExpression: o.condition } : {}),
           ExpressionAttributeValues: {
             ':s': Math.round(seconds * 1000) / 1000,
-            ':yes': true,
             ':exp': Math.ceil(now / 1000) + LESSON_TTL_SECONDS,
+            ...o.values,
           },
         }),
       );
     } catch {
-      // Refused by the condition (the usual case once a duration is known) or lost: a hint only.
+      // A hint only (see above).
     }
   }
 }
