@@ -2,7 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'lambdas/**/*.test.ts', 'local/**/*.test.ts', 'infra/**/*.test.ts'],
+    include: [
+      'test/**/*.test.ts',
+      'lambdas/**/*.test.ts',
+      'local/**/*.test.ts',
+      'infra/**/*.test.ts',
+      'bench/**/*.test.ts',
+    ],
     setupFiles: ['local/engine/polyfills.ts'],
     env: {
       CDK_VALIDATION: 'false',
