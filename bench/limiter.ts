@@ -331,7 +331,13 @@ status is polled through is booked at most 5 s ahead (a job started while polls 
 throughput, only delay to the news of every job before it); and the first poll of a job waits for the
 duration this tenant's jobs of that kind have shown (\`lambdas/core/workflow/job-durations.ts\`:
 Qualtrics' own \`created\`/\`updated\` stamps of an erasure, or the end a customer-data job's
-\`percentComplete\` projects), instead of spending the slot on a "not yet".
+\`percentComplete\` projects), instead of spending the slot on a "not yet". Before any job of the
+kind has ended, a "not yet" at some age is remembered as a lower bound (only ever raised, and
+replaced by the first measured duration), and a first poll due before it waits for it without
+calling Qualtrics: the first jobs of a batch do not each ask at ages another one already asked at.
+
+Where the limits come from, and how sure we are of each, is in
+[docs/qualtrics-api.md](docs/qualtrics-api.md#rate-limits).
 
 Buckets at the default target utilization of 0.75 (limits from the endpoint table; the worst case
 is the most calls any 60-s window can see, burst and the 2-s reservation grace included):
