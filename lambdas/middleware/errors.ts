@@ -1,4 +1,5 @@
 import type { MiddlewareObj } from '@middy/core';
+import { awsSdkError, isRetryableAwsError, networkErrorCode } from '../core/aws-errors';
 import { DsrError, ErrorNames, InputError } from '../core/errors';
 
 /**
@@ -22,21 +23,6 @@ export class InternalError extends Error {
   }
 }
 
-/** An AWS SDK v3 service or transport error (it has `$metadata`). */
-function awsSdkError(e: unknown): { name: string; status?: number; fault?: string } | undefined {
-  const err = e as { name?: unknown; $metadata?: { httpStatusCode?: number }; $fault?: unknown } | null;
-  if (!err || typeof err !== 'object' || !('$metadata' in err)) return undefined;
-  return {
-    name: typeof err.name === 'string' ? err.name : 'Error',
-    status: err.$metadata?.httpStatusCode,
-    fault: typeof err.$fault === 'string' ? err.$fault : undefined,
-  };
-}
-
-const RETRYABLE_AWS =
-  /Throttl|TooManyRequests|RequestLimitExceeded|SlowDown|ServiceUnavailable|InternalError|RequestTimeout|TimeoutError/i;
-const NETWORK = /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|TimeoutError|AbortError)$/;
-
 export function toStepError(e: unknown, step: string): Error {
   if (e instanceof DsrError) return e;
   const name = (e as { name?: unknown } | null)?.name;
@@ -44,14 +30,12 @@ export function toStepError(e: unknown, step: string): Error {
   if (originalName === 'ZodError') return new InputError(`invalid input to step ${step}`);
   const aws = awsSdkError(e);
   if (aws) {
-    const retryable =
-      aws.status === undefined || aws.status >= 500 || aws.status === 429 || RETRYABLE_AWS.test(aws.name);
     const detail = `${aws.name}${aws.status ? `, HTTP ${aws.status}` : ''}`;
-    if (retryable) return new DsrError(ErrorNames.Storage, `AWS call failed (${detail})`, true);
+    if (isRetryableAwsError(e)) return new DsrError(ErrorNames.Storage, `AWS call failed (${detail})`, true);
     return new InternalError(`AWS call failed in step ${step} (${detail})`, originalName);
   }
-  const code = (e as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && NETWORK.test(code)) {
+  const code = networkErrorCode(e);
+  if (code) {
     return new DsrError(ErrorNames.Storage, `AWS call failed (network error ${code})`, true);
   }
   return new InternalError(`internal error in step ${step} (${originalName})`, originalName);

@@ -1,3 +1,4 @@
+import { isRetryableAwsError } from '../aws-errors';
 import { DsrError, ErrorNames, InputError } from '../errors';
 import type { RequestStatus } from './types';
 
@@ -45,22 +46,6 @@ export class StorageError extends DsrError {
       { cause },
     );
   }
-}
-
-const RETRYABLE_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TimeoutError',
-]);
-
-function isRetryableAwsError(e: unknown): boolean {
-  const err = e as { name?: string; $metadata?: { httpStatusCode?: number }; code?: string };
-  const status = err?.$metadata?.httpStatusCode;
-  if (status === undefined) return true; // no response: network error, connection refused
-  return status >= 500 || RETRYABLE_NAMES.has(err.name ?? '');
 }
 
 /** Request ids are UUIDs; anything else is not echoed (it could be user input). */

@@ -69,11 +69,22 @@ describe('qualtricsSettings from Secrets Manager', () => {
     });
 
     secrets.reset();
-    secrets
-      .on(GetSecretValueCommand)
-      .rejects(Object.assign(new Error('no access to arn:secret:denied'), { name: 'AccessDeniedException' }));
+    secrets.on(GetSecretValueCommand).rejects(
+      // As the SDK throws it: a service answer, with its HTTP status.
+      Object.assign(new Error('no access to arn:secret:denied'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     await expect(qualtricsSettings(env('arn:secret:denied'))).rejects.toMatchObject({
       name: ErrorNames.Config,
+    });
+
+    secrets.reset();
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'clientId=cid' });
+    await expect(qualtricsSettings(env('arn:secret:not-json'))).rejects.toMatchObject({
+      name: ErrorNames.Config,
+      setting: 'QUALTRICS_SECRET_ARN',
     });
 
     secrets.reset();

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { z } from 'zod';
 import { dynamoDocumentClient, s3Client } from '../aws-clients';
+import { isRetryableAwsError } from '../aws-errors';
 import { type QualtricsSettings, qualtricsSettingsFromEnv, targetUtilizationFromEnv } from '../config';
 import { ConfigError, DsrError, ErrorNames } from '../errors';
 import { eventPublisherFromEnv } from '../events';
@@ -92,6 +93,16 @@ const SecretShape = z.object({
   datacenter: z.string().min(1).optional(),
 });
 
+/** The secret's text as JSON; undefined when it is not (a binary secret, or not JSON). */
+function parsedJson(raw: unknown): unknown {
+  if (typeof raw !== 'string') return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Qualtrics settings: from the environment, with the OAuth client from Secrets Manager when
  * `QUALTRICS_SECRET_ARN` is set (JSON `{clientId, clientSecret, datacenter}`, cached).
@@ -101,21 +112,24 @@ export async function qualtricsSettings(env: NodeJS.ProcessEnv = process.env): P
   if (!arn) return qualtricsSettingsFromEnv(env);
   let raw: unknown;
   try {
-    raw = await getSecret(arn, { transform: 'json', maxAge: SECRET_MAX_AGE_SECONDS });
+    raw = await getSecret(arn, { maxAge: SECRET_MAX_AGE_SECONDS });
   } catch (e) {
     // Powertools wraps the SDK error (GetParameterError with the SDK error as cause).
-    const err = e as { name?: string; cause?: { name?: string } };
-    const name = (err.name === 'GetParameterError' ? err.cause?.name : err.name) ?? 'Error';
-    if (/NotFound|AccessDenied|Transform|Decryption|InvalidParameter|InvalidRequest/i.test(name)) {
-      throw new ConfigError(
-        QUALTRICS_SECRET_ENV,
-        `cannot read the Qualtrics secret named by ${QUALTRICS_SECRET_ENV} (${name})`,
-      );
-    }
+    const err = e as { name?: unknown; cause?: unknown };
+    const cause = err.name === 'GetParameterError' ? err.cause : e;
+    const causeName = (cause as { name?: unknown } | undefined)?.name;
+    const name = typeof causeName === 'string' ? causeName : 'Error';
     // Throttling, network: worth another try later. Never the message (it may quote the secret).
-    throw new DsrError(ErrorNames.Storage, `Secrets Manager unavailable (${name})`, true);
+    if (isRetryableAwsError(cause)) {
+      throw new DsrError(ErrorNames.Storage, `Secrets Manager unavailable (${name})`, true);
+    }
+    // Not found, access denied, decryption failed: the same on every try, so a setting to fix.
+    throw new ConfigError(
+      QUALTRICS_SECRET_ENV,
+      `cannot read the Qualtrics secret named by ${QUALTRICS_SECRET_ENV} (${name})`,
+    );
   }
-  const secret = SecretShape.safeParse(raw);
+  const secret = SecretShape.safeParse(parsedJson(raw));
   if (!secret.success) {
     throw new ConfigError(
       QUALTRICS_SECRET_ENV,
