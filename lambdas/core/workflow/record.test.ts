@@ -171,6 +171,41 @@ describe('recordCompleted', () => {
     });
   });
 
+  it('completes a deletion with what Qualtrics reported and emits ids and counts only', async () => {
+    const { record } = await store.create({ type: 'deletion', email: EMAIL, dryRun: true });
+    await store.transition(record.requestId, 'RUNNING', 'STARTED');
+    const e = env();
+    const result = {
+      dryRun: true,
+      subjectFound: true,
+      qualtrics: { erasureRequestId: 'OP-9', status: 'COMPLETED' },
+      verification: { contactsRemaining: 1 },
+    };
+    const summary = await recordCompleted(e, { requestId: record.requestId, type: 'deletion', result });
+
+    expect(summary).toEqual({
+      requestId: record.requestId,
+      type: 'deletion',
+      status: 'COMPLETED',
+      startedAt: expect.any(String),
+      finishedAt: expect.any(String),
+      ...result,
+    });
+    const stored = await store.get(record.requestId);
+    expect(stored?.status).toBe('COMPLETED');
+    expect(stored?.counts).toEqual({ contactsRemaining: 1 });
+    expect(stored?.qualtrics).toMatchObject({ erasureRequestId: 'OP-9', erasureStatus: 'COMPLETED' });
+    expect(e.published[0]?.detail).toEqual({
+      requestId: record.requestId,
+      type: 'deletion',
+      status: 'COMPLETED',
+      maskedEmail: 'j***@example.com',
+      dryRun: true,
+      counts: { contactsRemaining: 1 },
+      qualtrics: { erasureRequestId: 'OP-9', status: 'COMPLETED' },
+    });
+  });
+
   it('rejects a result of the wrong shape', async () => {
     const { record } = await store.create({ type: 'deletion', email: EMAIL });
     await expect(

@@ -1,5 +1,5 @@
 import { InputError } from '../errors';
-import { RequestNotFoundError } from '../request-store';
+import { type CompleteInput, RequestNotFoundError } from '../request-store';
 import { clip, scrubPii } from '../request-store/scrub';
 import { exportPrefix } from '../tables';
 import { loadRequest, type StepEnv } from './env';
@@ -57,62 +57,70 @@ export async function recordCompleted(
   if (record.type !== type) {
     throw new InputError(`request ${requestId} is a ${record.type} request, not ${type}`);
   }
-  let summary: AccessSummary | DeletionSummary;
-  if (type === 'access') {
-    const r = parseResult(AccessResult, result);
-    const done = await env.store.complete(requestId, { counts: r.counts, qualtrics: r.qualtrics });
-    summary = {
-      requestId,
-      type,
-      status: 'COMPLETED',
-      startedAt: done.startedAt,
-      finishedAt: done.finishedAt,
+  const completion =
+    type === 'access' ? accessCompletion(env, requestId, result) : deletionCompletion(result);
+  const done = await env.store.complete(requestId, completion.stored);
+  const summary = {
+    requestId,
+    status: 'COMPLETED' as const,
+    startedAt: done.startedAt,
+    finishedAt: done.finishedAt,
+    ...completion.summary,
+  };
+  await env.events.publish({
+    detailType: 'Privacy Request Completed',
+    detail: { requestId, type, status: 'COMPLETED', maskedEmail: record.maskedEmail, ...completion.event },
+  });
+  env.log.info('request completed', { type });
+  return summary;
+}
+
+/**
+ * What a completed workflow's result puts in the record (`stored`), adds to the summary the
+ * workflow returns, and adds to the Completed event (ids and counts only).
+ */
+interface Completion<S> {
+  stored: CompleteInput;
+  summary: S;
+  event: Record<string, unknown>;
+}
+
+function accessCompletion(
+  env: StepEnv,
+  requestId: string,
+  result: unknown,
+): Completion<Omit<AccessSummary, 'requestId' | 'status' | 'startedAt' | 'finishedAt'>> {
+  const r = parseResult(AccessResult, result);
+  return {
+    stored: { counts: r.counts, qualtrics: r.qualtrics },
+    summary: {
+      type: 'access',
       counts: r.counts,
       qualtrics: r.qualtrics,
       export: { bucket: env.writer.bucket, prefix: exportPrefix(requestId), manifestKey: r.manifestKey },
-    };
-    await env.events.publish({
-      detailType: 'Privacy Request Completed',
-      detail: {
-        requestId,
-        type,
-        status: 'COMPLETED',
-        maskedEmail: record.maskedEmail,
-        counts: r.counts,
-        qualtrics: r.qualtrics,
-      },
-    });
-  } else {
-    const r = parseResult(DeletionResult, result);
-    const counts: Record<string, number> =
-      'contactsRemaining' in r.verification ? { contactsRemaining: r.verification.contactsRemaining } : {};
-    const done = await env.store.complete(requestId, {
+    },
+    event: { counts: r.counts, qualtrics: r.qualtrics },
+  };
+}
+
+function deletionCompletion(
+  result: unknown,
+): Completion<Omit<DeletionSummary, 'requestId' | 'status' | 'startedAt' | 'finishedAt'>> {
+  const r = parseResult(DeletionResult, result);
+  const counts: Record<string, number> =
+    'contactsRemaining' in r.verification ? { contactsRemaining: r.verification.contactsRemaining } : {};
+  return {
+    stored: {
       counts,
       qualtrics: { erasureRequestId: r.qualtrics.erasureRequestId, erasureStatus: r.qualtrics.status },
-    });
-    summary = {
-      requestId,
-      type,
-      status: 'COMPLETED',
-      startedAt: done.startedAt,
-      finishedAt: done.finishedAt,
-      ...r,
-    };
-    await env.events.publish({
-      detailType: 'Privacy Request Completed',
-      detail: {
-        requestId,
-        type,
-        status: 'COMPLETED',
-        maskedEmail: record.maskedEmail,
-        dryRun: r.dryRun,
-        counts,
-        qualtrics: { erasureRequestId: r.qualtrics.erasureRequestId, status: r.qualtrics.status },
-      },
-    });
-  }
-  env.log.info('request completed', { type });
-  return summary;
+    },
+    summary: { type: 'deletion', ...r },
+    event: {
+      dryRun: r.dryRun,
+      counts,
+      qualtrics: { erasureRequestId: r.qualtrics.erasureRequestId, status: r.qualtrics.status },
+    },
+  };
 }
 
 function parseResult<T>(
