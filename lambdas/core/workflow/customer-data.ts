@@ -1,8 +1,6 @@
-import { ThrottledError } from '../errors';
-import type { QualtricsApi } from '../qualtrics/types';
 import { clip, scrubPii } from '../request-store/scrub';
 import { customerDataFileKey } from '../tables';
-import { AmbiguousCreateError, definitelyNotCreated } from './creates';
+import { createOnce } from './creates';
 import { isoNow, loadRequest, type StepEnv } from './env';
 import type {
   CustomerDataJobState,
@@ -11,7 +9,7 @@ import type {
   StartedJobState,
 } from './inputs';
 import { firstPollDeferral, learnFromPoll } from './job-durations';
-import { limiterWait, withoutWait } from './throttle';
+import { callOrWait, withoutWait } from './throttle';
 import { ageSeconds, firstPollAt, nextPollAt } from './wait';
 
 /**
@@ -25,48 +23,28 @@ export async function startCustomerDataJob(
 ): Promise<CustomerDataJobState> {
   if (job.started) return job; // a re-delivered step: nothing to do
   const record = await loadRequest(env, requestId);
-  const known = record.qualtrics?.customerDataRequestId;
-  if (known) {
-    // A re-run of the request: the job exists, we wait on it again.
-    env.log.info('customer-data job already created; reusing it', { customerDataRequestId: known });
-    await env.store.transition(
-      requestId,
-      'WAITING_ON_QUALTRICS',
-      'WAITING_ON_QUALTRICS',
-      `customer-data job ${known} reused`,
-    );
-    return startedJob(env, known, record.qualtrics.customerDataCreateClaimedAt);
+  const created = await createOnce(env, record, {
+    kind: 'customerData',
+    durations: 'customerData',
+    reservations: job.reservations,
+    create: async (api) => (await api.createCustomerDataRequest(record.email)).customerDataRequestId,
+    // No `adopt`: Qualtrics does not list customer-data jobs, so an ambiguous create stops the request.
+  });
+  switch (created.outcome) {
+    case 'wait':
+      return { started: false, ...created.wait };
+    case 'exists':
+      return startedJob(env, created.id, created.createdAt);
+    case 'created':
+      await env.store.transition(
+        requestId,
+        'WAITING_ON_QUALTRICS',
+        'WAITING_ON_QUALTRICS',
+        'customer-data job',
+      );
+      env.log.info('customer-data job created', { customerDataRequestId: created.id });
+      return startedJob(env, created.id, created.createdAt, created.typicalSeconds);
   }
-  const q = await env.qualtrics(job.reservations);
-  const claim = await env.store.claimQualtricsCreate(requestId, 'customerData');
-  if (!claim.claimed) {
-    if (claim.existingId) return startedJob(env, claim.existingId, claim.claimedAt);
-    throw new AmbiguousCreateError('customerData', claim.claimedAt);
-  }
-
-  let customerDataRequestId: string;
-  let createdAt: string;
-  try {
-    ({ customerDataRequestId } = await q.api.createCustomerDataRequest(record.email));
-    // Polls count from here, on our clock: the job exists as of this moment (the writes below
-    // can take a while, and the first poll aims just past the job's typical end).
-    createdAt = isoNow(env);
-  } catch (e) {
-    if (definitelyNotCreated(e)) {
-      await releaseClaim(env, requestId, claim.claimedAt);
-    } else {
-      env.log.warn('customer-data job create failed with an unknown outcome; it will not be repeated', {
-        error: (e as Error).name,
-      });
-    }
-    if (e instanceof ThrottledError)
-      return { started: false, ...limiterWait(env, q, e, 'creating the customer-data job') };
-    throw e;
-  }
-  const stored = await env.store.recordQualtricsId(requestId, 'customerData', customerDataRequestId);
-  await env.store.transition(requestId, 'WAITING_ON_QUALTRICS', 'WAITING_ON_QUALTRICS', 'customer-data job');
-  env.log.info('customer-data job created', { customerDataRequestId: stored });
-  return startedJob(env, stored, createdAt, await q.durations?.typical('customerData'));
 }
 
 function startedJob(
@@ -90,15 +68,6 @@ function startedJob(
   };
 }
 
-async function releaseClaim(env: StepEnv, requestId: string, claimedAt: string): Promise<void> {
-  try {
-    await env.store.releaseQualtricsCreateClaim(requestId, 'customerData', claimedAt);
-  } catch (e) {
-    // The claim stays: a retry then stops as ambiguous instead of risking a second job.
-    env.log.warn('could not release the create claim', { error: (e as Error).name });
-  }
-}
-
 export async function getCustomerDataJob(
   env: StepEnv,
   { requestId, job }: CustomerDataJobStepEvent,
@@ -110,13 +79,11 @@ export async function getCustomerDataJob(
     endpoint: 'getCustomerDataRequest',
   });
   if (deferred) return { ...withoutWait(job), waitUntil: deferred };
-  let progress: Awaited<ReturnType<QualtricsApi['getCustomerDataRequest']>>;
-  try {
-    progress = await q.api.getCustomerDataRequest(job.customerDataRequestId);
-  } catch (e) {
-    if (!(e instanceof ThrottledError)) throw e;
-    return { ...withoutWait(job), ...limiterWait(env, q, e, 'polling the customer-data job') };
-  }
+  const polled = await callOrWait(env, q, 'polling the customer-data job', () =>
+    q.api.getCustomerDataRequest(job.customerDataRequestId),
+  );
+  if ('wait' in polled) return { ...withoutWait(job), ...polled.wait };
+  const progress = polled.value;
   const polls = job.polls + 1;
   const rest = withoutWait(job);
   const percent = progress.percentComplete;
@@ -188,18 +155,15 @@ export async function downloadCustomerDataFiles(
   const rest = withoutWait(job);
   for (let i = job.nextFileIndex ?? 0; i < job.fileIds.length; i++) {
     const fileId = job.fileIds[i] as string;
-    let file: Awaited<ReturnType<QualtricsApi['downloadCustomerDataFile']>>;
-    try {
-      file = await q.api.downloadCustomerDataFile(job.customerDataRequestId, fileId);
-    } catch (e) {
-      if (!(e instanceof ThrottledError)) throw e;
-      return {
-        ...rest,
-        downloaded: false,
-        nextFileIndex: i,
-        ...limiterWait(env, q, e, 'the next file', { nextFileIndex: i }),
-      };
-    }
+    const downloaded = await callOrWait(
+      env,
+      q,
+      'the next file',
+      () => q.api.downloadCustomerDataFile(job.customerDataRequestId, fileId),
+      { nextFileIndex: i },
+    );
+    if ('wait' in downloaded) return { ...rest, downloaded: false, nextFileIndex: i, ...downloaded.wait };
+    const file = downloaded.value;
     const key = customerDataFileKey(requestId, encodeURIComponent(fileId), extensionFor(file.contentType));
     const stored = await env.writer.putStream(key, file.body, file.contentType);
     env.log.info('customer-data file stored', { fileId, bytes: stored.bytes });

@@ -1,5 +1,5 @@
-import { ErrorNames, QualtricsError, ThrottledError } from '../errors';
-import type { PageCursor, QualtricsApi } from '../qualtrics/types';
+import { ErrorNames, QualtricsError } from '../errors';
+import type { PageCursor } from '../qualtrics/types';
 import type { Reservation } from '../rate-limiter';
 import { directoryFileKey } from '../tables';
 import { loadRequest, type StepEnv } from './env';
@@ -11,7 +11,7 @@ import type {
   SearchDirectoryEvent,
   SearchStateValue,
 } from './inputs';
-import { limiterWait } from './throttle';
+import { type CallOrWait, callOrWait } from './throttle';
 
 /**
  * XM Directory steps: list every directory, search each for the subject (every page), and fetch
@@ -39,18 +39,11 @@ export async function listDirectories(
   const seen = new Set(directories.map((d) => d.directoryId));
   let cursor = resumed.cursor;
   do {
-    let page: Awaited<ReturnType<QualtricsApi['listDirectoriesPage']>>;
-    try {
-      page = await q.api.listDirectoriesPage(cursor);
-    } catch (e) {
-      if (!(e instanceof ThrottledError)) throw e;
-      return {
-        done: false,
-        ...(cursor ? { cursor } : {}),
-        directories,
-        ...limiterWait(env, q, e, 'the next directory page'),
-      };
-    }
+    const listed = await callOrWait(env, q, 'the next directory page', () =>
+      q.api.listDirectoriesPage(cursor),
+    );
+    if ('wait' in listed) return { done: false, ...(cursor ? { cursor } : {}), directories, ...listed.wait };
+    const page = listed.value;
     for (const d of page.elements) {
       if (seen.has(d.directoryId)) continue;
       seen.add(d.directoryId);
@@ -103,17 +96,20 @@ export async function searchDirectory(
   const seen = new Set(contactIds);
   let cursor = resumed.cursor;
   do {
-    let page: Awaited<ReturnType<QualtricsApi['searchContactsByEmailPage']>>;
-    try {
-      page = await q.api.searchContactsByEmailPage(directoryId, record.email, cursor);
-    } catch (e) {
-      if (!(e instanceof ThrottledError)) throw e;
-      const wait = limiterWait(env, q, e, 'the next search page', { directoryId });
+    const searched = await callOrWait(
+      env,
+      q,
+      'the next search page',
+      () => q.api.searchContactsByEmailPage(directoryId, record.email, cursor),
+      { directoryId },
+    );
+    if ('wait' in searched) {
       // A cursor that quotes the search (the email) must not enter the state: start over instead.
       if (!cursor || mentions(cursor, record.email))
-        return { next: 'wait', contactIds: [], contactsFound: 0, ...wait };
-      return { next: 'wait', contactIds, contactsFound: contactIds.length, cursor, ...wait };
+        return { next: 'wait', contactIds: [], contactsFound: 0, ...searched.wait };
+      return { next: 'wait', contactIds, contactsFound: contactIds.length, cursor, ...searched.wait };
     }
+    const page = searched.value;
     for (const c of page.elements) {
       if (seen.has(c.contactId)) continue;
       seen.add(c.contactId);
@@ -164,26 +160,24 @@ export async function getContacts(
   const { contactIds } = search;
   for (let i = start; i < contactIds.length; i++) {
     const contactId = contactIds[i] as string;
+    let fetched: CallOrWait<Record<string, unknown>>;
     try {
-      contacts.push(await q.api.getContact(directoryId, contactId));
+      fetched = await callOrWait(env, q, 'the next contact', () => q.api.getContact(directoryId, contactId), {
+        directoryId,
+      });
     } catch (e) {
-      if (e instanceof QualtricsError && e.name === ErrorNames.NotFound) {
-        // Deleted between the search and now: nothing of the subject left to export there.
-        env.log.warn('contact found by the search is gone', { directoryId, contactId });
-        continue;
-      }
-      if (!(e instanceof ThrottledError)) throw e;
+      if (!(e instanceof QualtricsError && e.name === ErrorNames.NotFound)) throw e;
+      // Deleted between the search and now: nothing of the subject left to export there.
+      env.log.warn('contact found by the search is gone', { directoryId, contactId });
+      continue;
+    }
+    if ('wait' in fetched) {
       // What is fetched so far goes to the file; the next attempt reads it back and continues.
       if (contacts.length > 0)
         await env.writer.putJson(key, { directoryId, contacts } satisfies DirectoryFile);
-      return {
-        next: 'wait',
-        contactIds,
-        contactsFound: search.contactsFound,
-        nextIndex: i,
-        ...limiterWait(env, q, e, 'the next contact', { directoryId }),
-      };
+      return { next: 'wait', contactIds, contactsFound: search.contactsFound, nextIndex: i, ...fetched.wait };
     }
+    contacts.push(fetched.value);
   }
   const done = {
     next: 'done',

@@ -1,13 +1,12 @@
-import { ThrottledError } from '../errors';
 import { normalizeEmail } from '../privacy';
 import type { ErasureRequest, QualtricsApi } from '../qualtrics/types';
 import type { RequestRecord } from '../request-store';
 import { clip, scrubPii } from '../request-store/scrub';
-import { AmbiguousCreateError, definitelyNotCreated } from './creates';
+import { AmbiguousCreateError, createOnce } from './creates';
 import { isoNow, loadRequest, type StepEnv } from './env';
 import type { CreateErasureEvent, ErasureState, GetErasureEvent, StartedErasureState } from './inputs';
 import { firstPollDeferral, type JobKind, learnFromPoll } from './job-durations';
-import { limiterWait, withoutWait } from './throttle';
+import { callOrWait, withoutWait } from './throttle';
 import { ageSeconds, firstPollAt, nextPollAt } from './wait';
 
 /**
@@ -73,77 +72,28 @@ export async function createErasure(
   if (erasure.started) return erasure; // a re-delivered step: nothing to do
   const record = await loadRequest(env, requestId);
   const dryRun = Boolean(record.dryRun);
-  const known = record.qualtrics?.erasureRequestId;
-  if (known) {
-    // A re-run of the request: the erasure exists, we wait on it again.
-    await env.store.transition(
-      requestId,
-      'WAITING_ON_QUALTRICS',
-      'WAITING_ON_QUALTRICS',
-      `erasure ${known} reused`,
-    );
-    return startedErasure(env, known, dryRun, record.qualtrics.erasureCreateClaimedAt);
+  const created = await createOnce(env, record, {
+    kind: 'erasure',
+    durations: erasureKind(dryRun),
+    reservations: erasure.reservations,
+    create: async (api) => (await api.createErasureRequest([record.email], dryRun)).erasureRequestId,
+    // Qualtrics lists erasures: after an ambiguous create, the earlier attempt's one is adopted.
+    adopt: async (api, claimedAt) => {
+      const own = await findOwnErasure(api, record, claimedAt);
+      return own && { id: own.erasureRequestId, ...(own.created ? { createdAt: own.created } : {}) };
+    },
+  });
+  switch (created.outcome) {
+    case 'wait':
+      return { started: false, ...created.wait };
+    case 'exists':
+      return startedErasure(env, created.id, dryRun, created.createdAt);
+    case 'created':
+      return recordCreated(env, requestId, created.id, dryRun, created.createdAt, created.typicalSeconds);
   }
-  const q = await env.qualtrics(erasure.reservations);
-  const claim = await env.store.claimQualtricsCreate(requestId, 'erasure');
-  let claimedAt: string | undefined;
-  if (claim.claimed) {
-    claimedAt = claim.claimedAt;
-  } else {
-    if (claim.existingId) return startedErasure(env, claim.existingId, dryRun, claim.claimedAt);
-    // An earlier attempt may have created it: Qualtrics lists erasures, so look before creating.
-    let adopted: ErasureRequest | undefined;
-    try {
-      adopted = await findOwnErasure(q.api, record, claim.claimedAt);
-    } catch (e) {
-      if (!(e instanceof ThrottledError)) throw e;
-      return { started: false, ...limiterWait(env, q, e, 'looking for the erasure of an earlier attempt') };
-    }
-    if (adopted) {
-      env.log.info('erasure of an earlier attempt found; adopting it', {
-        erasureRequestId: adopted.erasureRequestId,
-      });
-      return recordCreated(
-        env,
-        requestId,
-        adopted.erasureRequestId,
-        dryRun,
-        adopted.created ?? claim.claimedAt,
-        await q.durations?.typical(erasureKind(dryRun)),
-      );
-    }
-    env.log.info('no erasure of an earlier attempt found; creating it');
-  }
-
-  let erasureRequestId: string;
-  let createdAt: string;
-  try {
-    ({ erasureRequestId } = await q.api.createErasureRequest([record.email], dryRun));
-    // The erasure exists as of this moment; polls count from here, not from after the writes below.
-    createdAt = isoNow(env);
-  } catch (e) {
-    // Without our claim (an earlier attempt's), there is nothing of ours to release.
-    if (claimedAt && definitelyNotCreated(e)) {
-      try {
-        await env.store.releaseQualtricsCreateClaim(requestId, 'erasure', claimedAt);
-      } catch (release) {
-        env.log.warn('could not release the create claim', { error: (release as Error).name });
-      }
-    }
-    if (e instanceof ThrottledError)
-      return { started: false, ...limiterWait(env, q, e, 'creating the erasure') };
-    throw e;
-  }
-  return recordCreated(
-    env,
-    requestId,
-    erasureRequestId,
-    dryRun,
-    createdAt,
-    await q.durations?.typical(erasureKind(dryRun)),
-  );
 }
 
+/** The rest of a created (or adopted) erasure's record, once `createOnce` recorded its id. */
 async function recordCreated(
   env: StepEnv,
   requestId: string,
@@ -154,10 +104,9 @@ async function recordCreated(
   /** How long this tenant's erasures take (job-durations.ts), if known. */
   typicalSeconds?: number,
 ): Promise<StartedErasureState> {
-  const stored = await env.store.recordQualtricsId(requestId, 'erasure', erasureRequestId);
   const at = isoNow(env);
   const evidence: ErasureEvidence = {
-    erasureRequestId: stored,
+    erasureRequestId,
     searchOnly: dryRun,
     createdAt: createdAt ?? at,
     statuses: [{ at, status: 'submitted' }],
@@ -169,8 +118,8 @@ async function recordCreated(
     'WAITING_ON_QUALTRICS',
     dryRun ? 'erasure (dry run: searchOnly)' : 'erasure',
   );
-  env.log.info('erasure created', { erasureRequestId: stored, dryRun });
-  return startedErasure(env, stored, dryRun, evidence.createdAt, typicalSeconds);
+  env.log.info('erasure created', { erasureRequestId, dryRun });
+  return startedErasure(env, erasureRequestId, dryRun, evidence.createdAt, typicalSeconds);
 }
 
 function startedErasure(
@@ -243,25 +192,26 @@ export async function getErasure(
       firstPoll: erasure.polls === 0,
       unscale: 1 / env.waitScale,
     });
-  let report: ErasureRequest | undefined;
-  try {
+  const checked = await callOrWait(env, q, 'checking the erasure', async () => {
     const byId = await q.api.getErasureRequest(erasure.erasureRequestId);
-    if (!byId.found && !listCheckDue(env.now(), erasure, env.waitScale)) {
-      // Qualtrics answers an error to get-by-id until the erasure ends (see LIST_CHECK_AFTER_SECONDS).
-      await stillRunning();
-      return {
-        ...rest,
-        polls: erasure.polls + 1,
-        waitUntil: nextPollAt(env.now(), erasure.createdAt, env.waitScale, ERASURE_POLL),
-      };
-    }
+    if (byId.found) return { report: byId };
+    // Qualtrics answers an error to get-by-id until the erasure ends (see LIST_CHECK_AFTER_SECONDS).
+    if (!listCheckDue(env.now(), erasure, env.waitScale)) return { stillRunning: true } as const;
     // Only the list can tell "still running" from "never heard of it" (BRIEF §6).
-    report = byId.found ? byId : await findListed(q.api, erasure.erasureRequestId);
-    if (!byId.found && report) rest.listedAt = isoNow(env);
-  } catch (e) {
-    if (e instanceof ThrottledError) return { ...rest, ...limiterWait(env, q, e, 'checking the erasure') };
-    throw e;
+    const listed = await findListed(q.api, erasure.erasureRequestId);
+    if (listed) rest.listedAt = isoNow(env);
+    return { report: listed };
+  });
+  if ('wait' in checked) return { ...rest, ...checked.wait };
+  if ('stillRunning' in checked.value) {
+    await stillRunning();
+    return {
+      ...rest,
+      polls: erasure.polls + 1,
+      waitUntil: nextPollAt(env.now(), erasure.createdAt, env.waitScale, ERASURE_POLL),
+    };
   }
+  const { report } = checked.value;
   const polls = erasure.polls + 1;
   const record = await loadRequest(env, requestId);
   if (!report) {

@@ -1,4 +1,4 @@
-import type { ThrottledError } from '../errors';
+import { ThrottledError } from '../errors';
 import type { Reservation } from '../rate-limiter';
 import type { LimitedQualtrics, StepEnv } from './env';
 import { limiterWaitUntil } from './wait';
@@ -7,19 +7,38 @@ import { limiterWaitUntil } from './wait';
  * What a step returns when the limiter denied a call: the exact instant to try again, and the
  * slots the denial reserved (the next attempt must present them, or it would queue anew).
  */
-export function limiterWait(
+export interface LimiterWait {
+  waitUntil: string;
+  reservations?: Reservation[];
+}
+
+/** The outcome of one Qualtrics call of a step: its value, or the wait the limiter asked for. */
+export type CallOrWait<T> = { value: T } | { wait: LimiterWait };
+
+/**
+ * Runs one Qualtrics call of a step. A limiter denial becomes the wait the step returns instead
+ * (logged with `what` is next, and `extra` ids); every other error propagates.
+ */
+export async function callOrWait<T>(
   env: StepEnv,
   q: LimitedQualtrics,
-  e: ThrottledError,
   what: string,
+  call: () => Promise<T>,
   extra: Record<string, unknown> = {},
-): { waitUntil: string; reservations?: Reservation[] } {
-  env.log.info(`rate limiter: waiting before ${what}`, { waitMs: e.waitMs, bucket: e.bucket, ...extra });
-  const reservations = q.reservations();
-  return {
-    waitUntil: limiterWaitUntil(env.now(), e, env.waitScale),
-    ...(reservations.length > 0 ? { reservations } : {}),
-  };
+): Promise<CallOrWait<T>> {
+  try {
+    return { value: await call() };
+  } catch (e) {
+    if (!(e instanceof ThrottledError)) throw e;
+    env.log.info(`rate limiter: waiting before ${what}`, { waitMs: e.waitMs, bucket: e.bucket, ...extra });
+    const reservations = q.reservations();
+    return {
+      wait: {
+        waitUntil: limiterWaitUntil(env.now(), e, env.waitScale),
+        ...(reservations.length > 0 ? { reservations } : {}),
+      },
+    };
+  }
 }
 
 /** A step's state without the fields of its previous wait (they must not outlive it). */

@@ -1,7 +1,6 @@
-import { ThrottledError } from '../errors';
 import type { StepEnv } from './env';
 import type { WhoamiEvent } from './inputs';
-import { limiterWait } from './throttle';
+import { callOrWait } from './throttle';
 
 /**
  * `GET /whoami` as a step (the connection check's core call, usable from a state machine): the
@@ -13,17 +12,14 @@ export type WhoamiResult =
 
 export async function whoami(env: StepEnv, input: WhoamiEvent): Promise<WhoamiResult> {
   const q = await env.qualtrics(input.reservations);
-  try {
-    const me = await q.api.whoami();
-    return {
-      ok: true,
-      brandId: me.brandId,
-      userId: me.userId,
-      ...(me.accountType ? { accountType: me.accountType } : {}),
-      ...(me.datacenter ? { datacenter: me.datacenter } : {}),
-    };
-  } catch (e) {
-    if (!(e instanceof ThrottledError)) throw e;
-    return { ok: false, ...limiterWait(env, q, e, 'whoami') };
-  }
+  const answer = await callOrWait(env, q, 'whoami', () => q.api.whoami());
+  if ('wait' in answer) return { ok: false, ...answer.wait };
+  const me = answer.value;
+  return {
+    ok: true,
+    brandId: me.brandId,
+    userId: me.userId,
+    ...(me.accountType ? { accountType: me.accountType } : {}),
+    ...(me.datacenter ? { datacenter: me.datacenter } : {}),
+  };
 }
