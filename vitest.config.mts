@@ -8,6 +8,7 @@ export default defineConfig({
       'local/**/*.test.ts',
       'infra/**/*.test.ts',
       'bench/**/*.test.ts',
+      'statemachines/**/*.test.ts',
     ],
     setupFiles: ['local/engine/polyfills.ts'],
     env: {

@@ -5,7 +5,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { HandlerName } from '../../lambdas/catalog';
-import { readAsl, substitutionIndex, type WorkflowType } from '../../local/engine/definitions';
+import {
+  readAsl,
+  substitutionIndex,
+  substitutionKeys,
+  type WorkflowType,
+} from '../../statemachines/definitions';
 
 export interface WorkflowsProps {
   /** The step functions, by catalog name; each ASL `${…}` substitution resolves to one of them. */
@@ -16,11 +21,6 @@ export const STATE_MACHINE_IDS = {
   access: 'AccessStateMachine',
   deletion: 'DeletionStateMachine',
 } as const satisfies Record<WorkflowType, string>;
-
-/** The `${Key}` substitutions an ASL text uses, in order of first use. */
-export function substitutionKeys(asl: string): string[] {
-  return [...new Set([...asl.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1] as string))];
-}
 
 /**
  * The ASL file with its substitutions: key → the catalog function it names. An unknown key fails

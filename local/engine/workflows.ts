@@ -7,13 +7,8 @@ import type { HandlerName } from '../../lambdas/catalog';
 import { HANDLERS } from '../../lambdas/catalog';
 import { ConfigError } from '../../lambdas/core/errors';
 import { STEP_HANDLERS } from '../../lambdas/handlers';
-import {
-  type AslDefinition,
-  loadLocalDefinition,
-  taskHandlerNames,
-  type WorkflowType,
-  walkStates,
-} from './definitions';
+import { type AslDefinition, type WorkflowType, walkStates } from '../../statemachines/definitions';
+import { loadLocalDefinition, taskHandlerNames } from './definitions';
 
 /**
  * The embedded engine: runs `statemachines/<type>.asl.json` with aws-local-stepfunctions, every Task

@@ -3,20 +3,21 @@ import { randomUUID } from 'node:crypto';
 import aslValidator from 'asl-validator';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { substitutionKeys, workflowSubstitutions } from '../../infra/constructs/workflows';
+import { workflowSubstitutions } from '../../infra/constructs/workflows';
 import { HANDLERS, type HandlerName, type HandlerSpec } from '../../lambdas/catalog';
 import { manifestKey } from '../../lambdas/core/tables';
 import { STEP_HANDLERS } from '../../lambdas/handlers';
+import { SEEDED_SUBJECT } from '../../local/simulator';
 import {
   type AslDefinition,
   readAsl,
   substitute,
+  substitutionKeys,
   taskStates,
   WORKFLOW_TYPES,
   type WorkflowType,
   walkStates,
-} from '../../local/engine/definitions';
-import { SEEDED_SUBJECT } from '../../local/simulator';
+} from '../../statemachines/definitions';
 import { startWorkflowWorld, type WorkflowWorld } from '../workflows/harness';
 import { FAKE_ACCOUNT, FAKE_REGION, fakeArns, resolve, type Synth, synth } from './support';
 

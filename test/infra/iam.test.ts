@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { workflowSubstitutions } from '../../infra/constructs/workflows';
 import { HANDLER_NAMES, HANDLERS, type HandlerName, type HandlerResource } from '../../lambdas/catalog';
-import { WORKFLOW_TYPES } from '../../local/engine/definitions';
+import { WORKFLOW_TYPES } from '../../statemachines/definitions';
 import {
   allStatements,
   type FoundStatement,

@@ -16,7 +16,7 @@ import { ErrorNames, QualtricsError } from '../../lambdas/core/errors';
 import { STORAGE_ENV, TABLE_PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/core/tables';
 import { CONNECTION_CHECK_METRIC, connectionCheckMetricLine } from '../../lambdas/handlers/connection-check';
 import { stepLogging } from '../../lambdas/middleware';
-import { readAsl } from '../../local/engine/definitions';
+import { readAsl } from '../../statemachines/definitions';
 import { list, resolve, resourcesOfType, type Synth, synth } from './support';
 
 const spec = (name: HandlerName): HandlerSpec => HANDLERS[name];
