@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { settingsFromContext } from './config';
 import { REPO_ROOT } from './paths';
@@ -32,8 +32,16 @@ export function cdkJsonContext(): Record<string, unknown> {
  */
 export function buildApp(options: BuildOptions = {}): { app: App; stack: QualtricsDsrStack } {
   const app = new App({ context: { ...cdkJsonContext(), ...options.context } });
-  const settings = settingsFromContext((key) => app.node.tryGetContext(key));
+  const deprecations: Array<{ message: string; oldKey: string }> = [];
+  const settings = settingsFromContext(
+    (key) => app.node.tryGetContext(key),
+    (message, oldKey) => deprecations.push({ message, oldKey }),
+  );
   const stack = new QualtricsDsrStack(app, STACK_NAME, { settings });
+  // On the stack, where `cdk synth` and `cdk deploy` print them as warnings.
+  for (const { message, oldKey } of deprecations) {
+    Annotations.of(stack).addWarningV2(`qualtrics-dsr:deprecated-context-${oldKey}`, message);
+  }
   if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack };
 }

@@ -17,7 +17,7 @@ export interface DeploymentSettings {
   /** Days an export bundle is kept in S3 before lifecycle expiry. */
   readonly retentionDays: number;
   /** EventBridge schedule expression of the connection check. */
-  readonly pollSchedule: string;
+  readonly connectionCheckSchedule: string;
   /** When a deletion counts as done: Qualtrics confirmed it, or it was submitted. */
   readonly deletionDone: DeletionDoneMode;
   /** Where alarm notifications go (an SNS email subscription); unset → no subscription. */
@@ -34,16 +34,24 @@ export const CONTEXT_KEYS = {
   qualtricsSecretArn: 'qualtricsSecretArn',
   targetUtilization: 'targetUtilization',
   retentionDays: 'retentionDays',
-  pollSchedule: 'pollSchedule',
+  connectionCheckSchedule: 'connectionCheckSchedule',
   deletionDone: 'deletionDone',
   alarmEmail: 'alarmEmail',
   qualtricsConcurrency: 'qualtricsConcurrency',
 } as const satisfies Record<keyof DeploymentSettings, string>;
 
+/**
+ * Context keys that were renamed: old key → the setting it now names. The old key is still read
+ * when the new one is unset, with a deprecation warning; when both are set, the new one wins.
+ */
+export const RENAMED_CONTEXT_KEYS = {
+  pollSchedule: 'connectionCheckSchedule',
+} as const satisfies Record<string, keyof DeploymentSettings>;
+
 export const DEFAULT_SETTINGS = {
   targetUtilization: 0.75,
   retentionDays: 30,
-  pollSchedule: 'rate(1 hour)',
+  connectionCheckSchedule: 'rate(1 hour)',
   deletionDone: 'confirmed',
   qualtricsConcurrency: 5,
 } as const satisfies Partial<DeploymentSettings>;
@@ -65,14 +73,33 @@ export class SettingsError extends Error {
 
 type ContextReader = (key: string) => unknown;
 
-/** Reads the settings through `node.tryGetContext`; CLI values arrive as strings, cdk.json values typed. */
-export function settingsFromContext(read: ContextReader): DeploymentSettings {
+/** The context key each setting is read from. */
+export type SettingKeys = Record<keyof DeploymentSettings, string>;
+
+/**
+ * Reads the settings through `node.tryGetContext`; CLI values arrive as strings, cdk.json values
+ * typed. `warn` hears of every renamed key still in use (the app turns it into a synth warning).
+ */
+export function settingsFromContext(
+  read: ContextReader,
+  warn: (message: string, oldKey: string) => void = (message) => console.warn(message),
+): DeploymentSettings {
   const text = (key: string): string | undefined => {
     const raw = read(key);
     if (raw === undefined || raw === null) return undefined;
     const value = String(raw).trim();
     return value === '' ? undefined : value;
   };
+  const keys: SettingKeys = { ...CONTEXT_KEYS };
+  for (const [oldKey, setting] of Object.entries(RENAMED_CONTEXT_KEYS)) {
+    if (text(oldKey) === undefined) continue;
+    if (text(CONTEXT_KEYS[setting]) !== undefined) {
+      warn(`context "${oldKey}" is deprecated and ignored: "${CONTEXT_KEYS[setting]}" is set`, oldKey);
+    } else {
+      warn(`context "${oldKey}" is deprecated: rename it to "${CONTEXT_KEYS[setting]}"`, oldKey);
+      keys[setting] = oldKey;
+    }
+  }
   const number = (key: string, fallback: number): number => {
     const raw = text(key);
     if (raw === undefined) return fallback;
@@ -80,56 +107,60 @@ export function settingsFromContext(read: ContextReader): DeploymentSettings {
     if (!Number.isFinite(value)) throw new SettingsError(key, `"${raw}" is not a number`);
     return value;
   };
-  return validateSettings({
-    datacenter: text(CONTEXT_KEYS.datacenter),
-    qualtricsSecretArn: text(CONTEXT_KEYS.qualtricsSecretArn),
-    targetUtilization: number(CONTEXT_KEYS.targetUtilization, DEFAULT_SETTINGS.targetUtilization),
-    retentionDays: number(CONTEXT_KEYS.retentionDays, DEFAULT_SETTINGS.retentionDays),
-    pollSchedule: text(CONTEXT_KEYS.pollSchedule) ?? DEFAULT_SETTINGS.pollSchedule,
-    deletionDone: (text(CONTEXT_KEYS.deletionDone) ?? DEFAULT_SETTINGS.deletionDone) as DeletionDoneMode,
-    alarmEmail: text(CONTEXT_KEYS.alarmEmail),
-    qualtricsConcurrency: number(CONTEXT_KEYS.qualtricsConcurrency, DEFAULT_SETTINGS.qualtricsConcurrency),
-  });
+  return validateSettings(
+    {
+      datacenter: text(keys.datacenter),
+      qualtricsSecretArn: text(keys.qualtricsSecretArn),
+      targetUtilization: number(keys.targetUtilization, DEFAULT_SETTINGS.targetUtilization),
+      retentionDays: number(keys.retentionDays, DEFAULT_SETTINGS.retentionDays),
+      connectionCheckSchedule: text(keys.connectionCheckSchedule) ?? DEFAULT_SETTINGS.connectionCheckSchedule,
+      deletionDone: (text(keys.deletionDone) ?? DEFAULT_SETTINGS.deletionDone) as DeletionDoneMode,
+      alarmEmail: text(keys.alarmEmail),
+      qualtricsConcurrency: number(keys.qualtricsConcurrency, DEFAULT_SETTINGS.qualtricsConcurrency),
+    },
+    keys,
+  );
 }
 
-export function validateSettings(s: DeploymentSettings): DeploymentSettings {
+/** Checks every setting; an error names the context key it was read from (`keys`). */
+export function validateSettings(
+  s: DeploymentSettings,
+  keys: SettingKeys = CONTEXT_KEYS,
+): DeploymentSettings {
   if (s.datacenter !== undefined) {
     try {
       originFromEnv({ QUALTRICS_DATACENTER: s.datacenter });
     } catch {
       throw new SettingsError(
-        CONTEXT_KEYS.datacenter,
+        keys.datacenter,
         'expected a Qualtrics datacenter id such as iad1, fra1 or ca1',
       );
     }
   }
   if (s.qualtricsSecretArn !== undefined && !SECRET_ARN.test(s.qualtricsSecretArn)) {
-    throw new SettingsError(CONTEXT_KEYS.qualtricsSecretArn, 'expected a Secrets Manager secret ARN');
+    throw new SettingsError(keys.qualtricsSecretArn, 'expected a Secrets Manager secret ARN');
   }
   if (!(s.targetUtilization > 0 && s.targetUtilization <= 1)) {
-    throw new SettingsError(CONTEXT_KEYS.targetUtilization, 'must be in (0, 1], e.g. 0.75');
+    throw new SettingsError(keys.targetUtilization, 'must be in (0, 1], e.g. 0.75');
   }
   if (!Number.isInteger(s.retentionDays) || s.retentionDays < 1) {
-    throw new SettingsError(CONTEXT_KEYS.retentionDays, 'must be a whole number of days ≥ 1');
+    throw new SettingsError(keys.retentionDays, 'must be a whole number of days ≥ 1');
   }
-  if (!SCHEDULE.test(s.pollSchedule)) {
+  if (!SCHEDULE.test(s.connectionCheckSchedule)) {
     throw new SettingsError(
-      CONTEXT_KEYS.pollSchedule,
+      keys.connectionCheckSchedule,
       'expected an EventBridge rate(…) or cron(…) expression',
     );
   }
   if (s.deletionDone !== 'confirmed' && s.deletionDone !== 'submitted') {
-    throw new SettingsError(CONTEXT_KEYS.deletionDone, 'must be "confirmed" or "submitted"');
+    throw new SettingsError(keys.deletionDone, 'must be "confirmed" or "submitted"');
   }
   if (s.alarmEmail !== undefined && !EMAIL.test(s.alarmEmail)) {
     // The value is the operator's own address; it is not echoed back anyway.
-    throw new SettingsError(CONTEXT_KEYS.alarmEmail, 'is not an email address');
+    throw new SettingsError(keys.alarmEmail, 'is not an email address');
   }
   if (!Number.isInteger(s.qualtricsConcurrency) || s.qualtricsConcurrency < 0) {
-    throw new SettingsError(
-      CONTEXT_KEYS.qualtricsConcurrency,
-      'must be a whole number ≥ 0 (0 = no reservation)',
-    );
+    throw new SettingsError(keys.qualtricsConcurrency, 'must be a whole number ≥ 0 (0 = no reservation)');
   }
   return s;
 }

@@ -106,7 +106,7 @@ export class QualtricsDsrStack extends Stack {
     this.api = new PrivacyApi(this, 'Api', { handler: fns.api });
     this.events.routeSubmissions(fns.intakeEvent);
     this.events.routeExecutionEnds(fns.executionEnded, [this.workflows.access, this.workflows.deletion]);
-    this.events.scheduleConnectionCheck(fns.connectionCheck, settings.pollSchedule);
+    this.events.scheduleConnectionCheck(fns.connectionCheck, settings.connectionCheckSchedule);
 
     const qualtricsLogGroups = HANDLER_NAMES.filter((n) => (HANDLERS[n] as HandlerSpec).callsQualtrics).map(
       (n) => this.handlers.logGroups[n],

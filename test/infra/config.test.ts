@@ -1,5 +1,13 @@
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { CONTEXT_KEYS, DEFAULT_SETTINGS, SettingsError, settingsFromContext } from '../../infra/config';
+import {
+  CONTEXT_KEYS,
+  DEFAULT_SETTINGS,
+  RENAMED_CONTEXT_KEYS,
+  SettingsError,
+  settingsFromContext,
+} from '../../infra/config';
+import { synth } from './support';
 
 const from = (context: Record<string, unknown>) => settingsFromContext((key) => context[key]);
 
@@ -10,7 +18,7 @@ describe('deployment settings from CDK context', () => {
       qualtricsSecretArn: undefined,
       targetUtilization: 0.75,
       retentionDays: 30,
-      pollSchedule: 'rate(1 hour)',
+      connectionCheckSchedule: 'rate(1 hour)',
       deletionDone: 'confirmed',
       alarmEmail: undefined,
       qualtricsConcurrency: 5,
@@ -33,13 +41,15 @@ describe('deployment settings from CDK context', () => {
     const s = from({
       datacenter: 'myorg.fra1',
       qualtricsSecretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:qualtrics/oauth-AbCdEf',
-      pollSchedule: 'cron(0 6 * * ? *)',
+      connectionCheckSchedule: 'cron(0 6 * * ? *)',
       deletionDone: 'submitted',
       alarmEmail: 'privacy-ops@example.org',
     });
     expect(s.datacenter).toBe('myorg.fra1');
     expect(s.deletionDone).toBe('submitted');
-    expect(from({ pollSchedule: 'rate(15 minutes)' }).pollSchedule).toBe('rate(15 minutes)');
+    expect(from({ connectionCheckSchedule: 'rate(15 minutes)' }).connectionCheckSchedule).toBe(
+      'rate(15 minutes)',
+    );
   });
 
   it.each([
@@ -50,8 +60,8 @@ describe('deployment settings from CDK context', () => {
     [CONTEXT_KEYS.targetUtilization, 'most'],
     [CONTEXT_KEYS.retentionDays, '0'],
     [CONTEXT_KEYS.retentionDays, '2.5'],
-    [CONTEXT_KEYS.pollSchedule, 'hourly'],
-    [CONTEXT_KEYS.pollSchedule, 'rate(1 fortnight)'],
+    [CONTEXT_KEYS.connectionCheckSchedule, 'hourly'],
+    [CONTEXT_KEYS.connectionCheckSchedule, 'rate(1 fortnight)'],
     [CONTEXT_KEYS.deletionDone, 'verified'],
     [CONTEXT_KEYS.alarmEmail, 'ops'],
     [CONTEXT_KEYS.qualtricsConcurrency, '-1'],
@@ -65,5 +75,58 @@ describe('deployment settings from CDK context', () => {
     expect(error).toBeInstanceOf(SettingsError);
     expect((error as SettingsError).key).toBe(key);
     expect((error as Error).message).toContain(`context "${key}"`);
+  });
+});
+
+describe('renamed context keys', () => {
+  const withWarnings = (context: Record<string, unknown>) => {
+    const warnings: Array<{ message: string; oldKey: string }> = [];
+    const settings = settingsFromContext(
+      (key) => context[key],
+      (message, oldKey) => warnings.push({ message, oldKey }),
+    );
+    return { settings, warnings };
+  };
+
+  it('still reads pollSchedule as the connection check schedule, with a deprecation warning', () => {
+    expect(RENAMED_CONTEXT_KEYS).toEqual({ pollSchedule: CONTEXT_KEYS.connectionCheckSchedule });
+    const { settings, warnings } = withWarnings({ pollSchedule: 'rate(15 minutes)' });
+    expect(settings.connectionCheckSchedule).toBe('rate(15 minutes)');
+    expect(warnings).toEqual([
+      {
+        oldKey: 'pollSchedule',
+        message: 'context "pollSchedule" is deprecated: rename it to "connectionCheckSchedule"',
+      },
+    ]);
+  });
+
+  it('lets connectionCheckSchedule win when both are set, and says the old key is ignored', () => {
+    const { settings, warnings } = withWarnings({
+      pollSchedule: 'rate(15 minutes)',
+      connectionCheckSchedule: 'rate(2 hours)',
+    });
+    expect(settings.connectionCheckSchedule).toBe('rate(2 hours)');
+    expect(warnings.map((w) => w.message)).toEqual([
+      'context "pollSchedule" is deprecated and ignored: "connectionCheckSchedule" is set',
+    ]);
+  });
+
+  it('warns of nothing when only the new key is used, and names the old key when its value is wrong', () => {
+    expect(withWarnings({ connectionCheckSchedule: 'rate(2 hours)' }).warnings).toEqual([]);
+    expect(() => withWarnings({ pollSchedule: 'hourly' })).toThrow(
+      expect.objectContaining({
+        key: 'pollSchedule',
+        message: expect.stringContaining('context "pollSchedule"'),
+      }),
+    );
+  });
+
+  it('turns the deprecation into a warning on the stack at synth, and schedules the check by the old key', () => {
+    const s = synth({ pollSchedule: 'rate(15 minutes)' });
+    Annotations.fromStack(s.stack).hasWarning(
+      `/${s.stack.stackName}`,
+      Match.stringLikeRegexp('context "pollSchedule" is deprecated: rename it to "connectionCheckSchedule"'),
+    );
+    s.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
   });
 });

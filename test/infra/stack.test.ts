@@ -592,7 +592,7 @@ describe('settings from CDK context', () => {
       [CONTEXT_KEYS.qualtricsSecretArn]: secretArn,
       [CONTEXT_KEYS.targetUtilization]: '0.5',
       [CONTEXT_KEYS.retentionDays]: '7',
-      [CONTEXT_KEYS.pollSchedule]: 'rate(15 minutes)',
+      [CONTEXT_KEYS.connectionCheckSchedule]: 'rate(15 minutes)',
       [CONTEXT_KEYS.deletionDone]: 'submitted',
       [CONTEXT_KEYS.alarmEmail]: 'privacy-ops@example.org',
       [CONTEXT_KEYS.qualtricsConcurrency]: '0',
