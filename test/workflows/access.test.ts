@@ -7,7 +7,7 @@ import { s3Client } from '../../lambdas/core/aws-clients';
 import type { Manifest } from '../../lambdas/core/export-writer';
 import { emailSha256 } from '../../lambdas/core/privacy';
 import { manifestKey } from '../../lambdas/core/tables';
-import { pollSchedule } from '../../lambdas/core/workflow/wait';
+import { pollSecondsAfterCreation } from '../../lambdas/core/workflow/wait';
 import { stepLogger } from '../../lambdas/middleware';
 import { SEEDED_SUBJECT } from '../../local/simulator';
 import schema from '../../schemas/manifest.schema.json';
@@ -228,7 +228,7 @@ describe('access workflow', () => {
     // for a job of that length would make (a little slack for scheduling delays): the progress
     // Qualtrics reports lets later polls aim at the job's end instead.
     expect(polls).toBeGreaterThanOrEqual(3);
-    expect(polls).toBeLessThanOrEqual(pollSchedule(600).length + 2);
+    expect(polls).toBeLessThanOrEqual(pollSecondsAfterCreation(600).length + 2);
   });
 
   it('ends FAILED with the reason when the job fails', async () => {

@@ -5,7 +5,7 @@ import {
   POLL_MAX_SECONDS,
   POLL_MIN_SECONDS,
   pollIntervalSeconds,
-  pollSchedule,
+  pollSecondsAfterCreation,
 } from '../../lambdas/core/workflow/wait';
 
 /**
@@ -81,7 +81,7 @@ describe('execution history of a 30-day Qualtrics job', () => {
     expect(pollIntervalSeconds(0)).toBe(POLL_MIN_SECONDS);
     expect(pollIntervalSeconds(600)).toBe(60);
     expect(pollIntervalSeconds(THIRTY_DAYS_SECONDS)).toBe(POLL_MAX_SECONDS);
-    const schedule = pollSchedule(THIRTY_DAYS_SECONDS);
+    const schedule = pollSecondsAfterCreation(THIRTY_DAYS_SECONDS);
     expect(schedule.at(-1)).toBeGreaterThanOrEqual(THIRTY_DAYS_SECONDS);
     for (let i = 1; i < schedule.length; i++) {
       const gap = schedule[i]! - schedule[i - 1]!;
@@ -99,7 +99,7 @@ describe('execution history of a 30-day Qualtrics job', () => {
       const loop = pollLoop(definition, waitState);
       expect(loop.map((s) => s.type)).toEqual(['Wait', 'Task', 'Choice']);
       const perPoll = eventsPerPoll(loop);
-      const polls = pollSchedule(THIRTY_DAYS_SECONDS).length;
+      const polls = pollSecondsAfterCreation(THIRTY_DAYS_SECONDS).length;
       // Everything else once, plus the directory Map: each directory runs its whole body once.
       const mapBody = statesHolding(definition.States, 'Search directory for the subject');
       const perDirectory = 2 + allStatesOnce(mapBody ?? {});

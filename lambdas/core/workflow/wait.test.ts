@@ -12,7 +12,7 @@ import {
   POLL_MIN_SECONDS,
   pollFloorSeconds,
   pollIntervalSeconds,
-  pollSchedule,
+  pollSecondsAfterCreation,
   waitScaleFromEnv,
 } from './wait';
 
@@ -60,8 +60,8 @@ describe('wait arithmetic', () => {
   });
 
   it('schedules polls until the first one at or after the end of the job', () => {
-    expect(pollSchedule(12)).toEqual([5, 10, 15]);
-    const day = pollSchedule(86_400);
+    expect(pollSecondsAfterCreation(12)).toEqual([5, 10, 15]);
+    const day = pollSecondsAfterCreation(86_400);
     expect(day.at(-1)).toBeGreaterThanOrEqual(86_400);
     expect(day.at(-2)).toBeLessThan(86_400);
   });

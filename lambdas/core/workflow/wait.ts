@@ -73,10 +73,10 @@ export function pollIntervalSeconds(elapsedSeconds: number, hints: PollHints = {
 }
 
 /**
- * Instants of every poll of a job that runs `durationSeconds` (unscaled), counted from its
- * creation; the last one is the first poll at or after the job's end.
+ * When each poll of a job that runs `durationSeconds` comes, in unscaled seconds after the job's
+ * creation (the growing schedule without hints); the last one is the first at or after its end.
  */
-export function pollSchedule(durationSeconds: number): number[] {
+export function pollSecondsAfterCreation(durationSeconds: number): number[] {
   const polls: number[] = [];
   let t = 0;
   do {
