@@ -1,3 +1,4 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { type ConnectionReport, checkConnection } from '../core/connection-check';
 import { isDsrError } from '../core/errors';
@@ -6,7 +7,7 @@ import { stepLogger } from '../middleware';
 
 /**
  * The scheduled connection check (BRIEF §4): token, whoami, granted vs required scopes. It emits
- * `ConnectionCheckFailed` (0 or 1) in the CloudWatch Embedded Metric Format — one JSON line on
+ * `ConnectionCheckFailed` (0 or 1) through Powertools Metrics — one Embedded Metric Format line on
  * stdout, which Lambda's log pipeline turns into a metric — and the stack alarms on it.
  */
 
@@ -18,30 +19,24 @@ export const CONNECTION_CHECK_METRIC = {
 // The shared logger: JSON lines, silent outside Lambda unless POWERTOOLS_LOG_LEVEL asks, emails scrubbed.
 const logger = stepLogger.createChild({ persistentKeys: { handler: 'connectionCheck' } });
 
+// Without the `service` dimension Powertools adds by default: the alarm names the metric by
+// namespace and name only, and a metric with a dimension is another metric.
+const metrics = new Metrics({ namespace: CONNECTION_CHECK_METRIC.namespace });
+metrics.clearDefaultDimensions();
+
 export type ConnectionCheckResult =
   | { ok: true; report: ConnectionReport }
   | { ok: false; report?: ConnectionReport; error: { code: string; message: string } };
 
-/** One EMF document: the metric without dimensions, so the alarm needs only namespace and name. */
-export function connectionCheckMetricLine(failed: boolean, at: Date = new Date()): string {
-  return JSON.stringify({
-    _aws: {
-      Timestamp: at.getTime(),
-      CloudWatchMetrics: [
-        {
-          Namespace: CONNECTION_CHECK_METRIC.namespace,
-          Dimensions: [[]],
-          Metrics: [{ Name: CONNECTION_CHECK_METRIC.name, Unit: 'Count' }],
-        },
-      ],
-    },
-    [CONNECTION_CHECK_METRIC.name]: failed ? 1 : 0,
-  });
+/** Writes `ConnectionCheckFailed` (1 or 0) to stdout as one EMF document. */
+export function publishConnectionCheckMetric(failed: boolean): void {
+  // One empty dimension set (`Dimensions: [[]]`): the metric without dimensions.
+  metrics.addDimensions({});
+  metrics.addMetric(CONNECTION_CHECK_METRIC.name, MetricUnit.Count, failed ? 1 : 0);
+  metrics.publishStoredMetrics();
 }
 
-export async function runConnectionCheck(
-  write: (line: string) => void = (line) => process.stdout.write(line),
-): Promise<ConnectionCheckResult> {
+export async function runConnectionCheck(): Promise<ConnectionCheckResult> {
   let result: ConnectionCheckResult;
   try {
     const settings = await qualtricsSettings();
@@ -64,7 +59,7 @@ export async function runConnectionCheck(
         };
     result = { ok: false, error };
   }
-  write(`${connectionCheckMetricLine(!result.ok)}\n`);
+  publishConnectionCheckMetric(!result.ok);
   if (result.ok) {
     logger.info('connection check passed', { brandId: result.report.qualtrics.brandId });
   } else {

@@ -5,6 +5,7 @@ import {
   runConnectionCheck,
 } from '../../lambdas/handlers/connection-check';
 import { SIMULATOR_CLIENT } from '../../local/simulator';
+import { capturingStdout } from '../support/stdout';
 import { type ApiWorld, startApiWorld } from './harness';
 
 // Outside Lambda the handlers log nothing unless asked: ask, so the log scans below see their lines.
@@ -32,11 +33,13 @@ interface Emf {
   ConnectionCheckFailed: number;
 }
 
+/** The EMF documents among stdout's lines (the logger may write its own lines there too). */
+const emfLines = (out: string) => out.split('\n').filter((l) => l.includes('"CloudWatchMetrics"'));
+
 async function check() {
-  const lines: string[] = [];
-  const result = await runConnectionCheck((line) => lines.push(line));
+  const { value: result, out } = await capturingStdout(() => runConnectionCheck());
+  const lines = emfLines(out);
   expect(lines).toHaveLength(1);
-  expect(lines[0]?.endsWith('\n')).toBe(true);
   return { result, metric: JSON.parse(lines[0]!) as Emf };
 }
 
@@ -53,6 +56,8 @@ describe('connection check', () => {
     ]);
     expect(metric[CONNECTION_CHECK_METRIC.name]).toBe(0);
     expect(typeof metric._aws.Timestamp).toBe('number');
+    // Nothing else: no `service` dimension, no metadata (a dimension would make it another metric).
+    expect(Object.keys(metric).sort()).toEqual(['ConnectionCheckFailed', '_aws']);
   });
 
   it('fails with the reason and ConnectionCheckFailed = 1 when the secret is wrong, never showing it', async () => {
@@ -89,18 +94,9 @@ describe('connection check', () => {
   });
 
   it('the scheduled handler writes the metric line to stdout', async () => {
-    const out: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string) => {
-      out.push(String(chunk));
-      return true;
-    }) as typeof process.stdout.write);
-    try {
-      const result = await handler({}, {} as never);
-      expect(result.ok).toBe(true);
-    } finally {
-      spy.mockRestore();
-    }
-    const metricLines = out.filter((l) => l.includes('"CloudWatchMetrics"'));
+    const { value: result, out } = await capturingStdout(() => handler({}, {} as never));
+    expect(result.ok).toBe(true);
+    const metricLines = emfLines(out);
     expect(metricLines).toHaveLength(1);
     expect((JSON.parse(metricLines[0]!) as Emf).ConnectionCheckFailed).toBe(0);
   });

@@ -14,9 +14,13 @@ import { validateCreateRequest } from '../../lambdas/core/api';
 import { originFromEnv } from '../../lambdas/core/config';
 import { ErrorNames, QualtricsError } from '../../lambdas/core/errors';
 import { STORAGE_ENV, TABLE_PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/core/tables';
-import { CONNECTION_CHECK_METRIC, connectionCheckMetricLine } from '../../lambdas/handlers/connection-check';
+import {
+  CONNECTION_CHECK_METRIC,
+  publishConnectionCheckMetric,
+} from '../../lambdas/handlers/connection-check';
 import { stepLogging } from '../../lambdas/middleware';
 import { readAsl } from '../../statemachines/definitions';
+import { capturingStdout } from '../support/stdout';
 import { list, resolve, resourcesOfType, type Synth, synth } from './support';
 
 const spec = (name: HandlerName): HandlerSpec => HANDLERS[name];
@@ -539,14 +543,31 @@ describe('alarms', () => {
     expect(other.filter(matches)).toHaveLength(0);
   });
 
-  it('alarms on the metric the connection-check handler emits', () => {
+  it('alarms on the metric the connection-check handler emits (namespace, name, no dimensions)', async () => {
     expect(CONNECTION_CHECK_METRIC).toEqual({
       namespace: 'QualtricsDsr',
       name: CONNECTION_CHECK_FAILED_METRIC,
     });
-    const emf = JSON.parse(connectionCheckMetricLine(true));
-    expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe('QualtricsDsr');
-    expect(emf[CONNECTION_CHECK_FAILED_METRIC]).toBe(1);
+    // What the handler writes to stdout (Powertools Metrics, EMF) …
+    const { out } = await capturingStdout(() => publishConnectionCheckMetric(true));
+    const lines = out.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    const emf = JSON.parse(lines[0]!);
+    const [directive] = emf._aws.CloudWatchMetrics;
+    expect(emf[directive.Metrics[0].Name]).toBe(1);
+
+    // … is the metric the alarm reads: same namespace and name, and the alarm names no dimension.
+    const alarm = resourcesOfType(s.json, 'AWS::CloudWatch::Alarm')
+      .map(([, p]) => p.Metrics as Array<{ MetricStat?: { Metric: Record<string, unknown> } }>)
+      .flatMap((metrics) => metrics ?? [])
+      .map((m) => m.MetricStat?.Metric)
+      .filter((m) => m?.MetricName === CONNECTION_CHECK_FAILED_METRIC);
+    expect(alarm).toEqual([{ Namespace: directive.Namespace, MetricName: directive.Metrics[0].Name }]);
+    expect(directive).toEqual({
+      Namespace: 'QualtricsDsr',
+      Dimensions: [[]],
+      Metrics: [{ Name: CONNECTION_CHECK_FAILED_METRIC, Unit: 'Count' }],
+    });
   });
 
   it('publishes to a KMS-encrypted topic whose key CloudWatch may use, with no subscription by default', () => {
