@@ -26,6 +26,14 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 const FORMAT_CHARACTER = /\p{Cf}/u;
 const LONE_SURROGATE = /\p{Cs}/u;
 
+export const EMAIL_MAX_LENGTH = 254;
+/**
+ * The part of the email rule JSON Schema can say portably (API Gateway's request model): one `@`,
+ * a dot in the domain, no whitespace. Every address `emailProblem` accepts matches it; the rest is
+ * checked in code.
+ */
+export const EMAIL_OUTLINE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
 /**
  * Returns a reason the input is not a usable email, or undefined when it is. Never echoes it. The
  * one rule for every way in (HTTP API, EventBridge, CLI, request store).
@@ -33,7 +41,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
 export function emailProblem(input: unknown): string | undefined {
   if (typeof input !== 'string') return 'email must be a string';
   if (input.length === 0) return 'email is empty';
-  if (input.length > 254) return 'email is longer than 254 characters';
+  if (input.length > EMAIL_MAX_LENGTH) return `email is longer than ${EMAIL_MAX_LENGTH} characters`;
   if (CONTROL.test(input)) return 'email contains control characters';
   if (LONE_SURROGATE.test(input)) return 'email is not valid Unicode';
   if (FORMAT_CHARACTER.test(input)) return 'email contains invisible formatting characters';

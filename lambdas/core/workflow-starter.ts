@@ -1,6 +1,9 @@
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { ConfigError, InputError } from './errors';
-import type { RequestType } from './request-store/types';
+import { ConfigError } from './errors';
+import { executionName } from './execution-names';
+import type { RequestType } from './request-contract';
+
+export { executionName };
 
 /**
  * Starts the workflow of a request: a Step Functions execution in AWS, the embedded engine
@@ -25,12 +28,6 @@ export const STATE_MACHINE_ENV = {
   access: 'QDSR_ACCESS_STATE_MACHINE_ARN',
   deletion: 'QDSR_DELETION_STATE_MACHINE_ARN',
 } as const satisfies Record<RequestType, string>;
-
-export function executionName(requestId: string, attempt = 1): string {
-  if (!Number.isSafeInteger(attempt) || attempt < 1)
-    throw new InputError('attempt must be a positive integer');
-  return `${requestId}-${attempt}`;
-}
 
 /** `arn:…:stateMachine:<machine>` → `arn:…:execution:<machine>:<name>` (the ARN Step Functions assigns). */
 export function executionArn(stateMachineArn: string, name: string): string {

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { isRequestId } from '../core/request-contract';
 import { scrubPii } from '../core/request-store/scrub';
 
 /**
@@ -25,12 +26,10 @@ export const stepLogger = new Logger({
   jsonReplacerFn: scrubLogValue,
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The request id of a step event, when it has a well-formed one (anything else is not echoed). */
 export function requestIdOf(event: unknown): string | undefined {
   const id = (event as { requestId?: unknown } | null | undefined)?.requestId;
-  return typeof id === 'string' && UUID.test(id) ? id : undefined;
+  return isRequestId(id) ? id : undefined;
 }
 
 export type LoggedContext = Context & { log: Logger };

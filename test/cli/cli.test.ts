@@ -138,9 +138,9 @@ describe('qualtrics-dsr against the built-in simulator', () => {
   });
 
   it.each([
-    [['access', 'not-an-email'], /invalid email/],
-    [['access', 'a b@example.com', '--json'], /invalid email/],
-    [['delete', `${'x'.repeat(250)}@example.com`], /invalid email/],
+    [['access', 'not-an-email'], /invalid request: email is not/],
+    [['access', 'a b@example.com', '--json'], /invalid request: email contains whitespace/],
+    [['delete', `${'x'.repeat(250)}@example.com`], /invalid request: email is longer/],
     [['status', '../../etc/passwd'], /unknown request id/],
     [['status', '00000000-0000-4000-8000-000000000000'], /unknown request id/],
     [['bogus'], /unknown command/],

@@ -1,35 +1,18 @@
-import { z } from 'zod';
-import { emailProblem } from '../privacy';
-import type { CreateRequestInput } from '../request-store';
+import { type RequestSubmission, requestSubmission, validate } from '../request-contract';
 import { ApiError, badRequest } from './errors';
 import { type ApiRequest, headerValue, MAX_BODY_BYTES } from './http';
 
 /**
  * `POST /requests` body: `application/json`, at most 64 KiB, one JSON object with exactly the
- * fields of BRIEF §4. Every message names the field and the rule, never the value: a rejected
- * body may hold an email or an injection attempt.
+ * fields of a request submission (../request-contract.ts). Every message names the field and the
+ * rule, never the value: a rejected body may hold an email or an injection attempt.
  */
 
-export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Deeper than this is not a body anyone means to send us; a clear 400 beats a confusing one. */
 export const MAX_JSON_DEPTH = 32;
 
-const FIELDS = ['type', 'email', 'dryRun', 'idempotencyKey'] as const;
-const IDEMPOTENCY_KEY_RULE = 'idempotencyKey must be 1-128 characters of A-Z a-z 0-9 . _ : -';
-
-const createRequestBody = z.strictObject({
-  type: z.enum(['access', 'deletion']),
-  email: z.string().superRefine((value, ctx) => {
-    // The same rule as every other way in (control, format and whitespace characters included).
-    const problem = emailProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  }),
-  dryRun: z.boolean().optional(),
-  idempotencyKey: z.string().regex(IDEMPOTENCY_KEY_PATTERN).optional(),
-});
-
 /** Reads and validates the body of `POST /requests`; throws ApiError (4xx) on anything else. */
-export function parseCreateRequest(req: ApiRequest): CreateRequestInput {
+export function parseCreateRequest(req: ApiRequest): RequestSubmission {
   requireJsonContentType(req);
   const text = decodeBody(req);
   const value = parseJson(text);
@@ -37,49 +20,13 @@ export function parseCreateRequest(req: ApiRequest): CreateRequestInput {
 }
 
 /** Validates an already-parsed body (also the `detail` of an EventBridge intake event). */
-export function validateCreateRequest(value: unknown): CreateRequestInput {
+export function validateCreateRequest(value: unknown): RequestSubmission {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw badRequest('INVALID_BODY', 'the request body must be a JSON object');
   }
-  const parsed = createRequestBody.safeParse(value);
-  if (!parsed.success) {
-    const messages = [...new Set(parsed.error.issues.map((issue) => describeIssue(issue, value)))];
-    throw badRequest('INVALID_BODY', messages.join('; '));
-  }
-  const body = parsed.data;
-  if (body.dryRun !== undefined && body.type !== 'deletion') {
-    throw badRequest('INVALID_BODY', 'dryRun is only valid for deletion requests');
-  }
-  const input: CreateRequestInput = { type: body.type, email: body.email };
-  if (body.dryRun !== undefined) input.dryRun = body.dryRun;
-  if (body.idempotencyKey !== undefined) input.idempotencyKey = body.idempotencyKey;
-  return input;
-}
-
-function describeIssue(issue: z.core.$ZodIssue, value: object): string {
-  const field = issue.path[0];
-  if (issue.code === 'unrecognized_keys') {
-    // Name the fields only when they look like field names: a key may itself be personal data.
-    const shown =
-      issue.keys.every((k) => /^[A-Za-z_$][A-Za-z0-9_$]{0,39}$/.test(k)) && issue.keys.length <= 5;
-    const allowed = `allowed: ${FIELDS.join(', ')}`;
-    return shown
-      ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} (${allowed})`
-      : `the body has unknown fields (${allowed})`;
-  }
-  if (typeof field === 'string' && !Object.hasOwn(value, field)) return `${field} is required`;
-  switch (field) {
-    case 'type':
-      return 'type must be "access" or "deletion"';
-    case 'email':
-      return issue.code === 'custom' ? issue.message : 'email must be a string';
-    case 'dryRun':
-      return 'dryRun must be true or false';
-    case 'idempotencyKey':
-      return IDEMPOTENCY_KEY_RULE;
-    default:
-      return 'the request body is not valid';
-  }
+  const result = validate(requestSubmission, value);
+  if (!result.ok) throw badRequest('INVALID_BODY', result.problems.join('; '));
+  return result.value;
 }
 
 function requireJsonContentType(req: ApiRequest): void {

@@ -1,4 +1,4 @@
-export { IDEMPOTENCY_KEY_PATTERN, MAX_JSON_DEPTH, parseCreateRequest, validateCreateRequest } from './body';
+export { MAX_JSON_DEPTH, parseCreateRequest, validateCreateRequest } from './body';
 export { ApiError, type MappedError, toErrorResponse } from './errors';
 export {
   type ApiErrorBody,
@@ -8,7 +8,7 @@ export {
   jsonResponse,
   MAX_BODY_BYTES,
 } from './http';
-export { isRequestId, type MatchedRoute, matchRoute, type RouteName } from './routes';
+export { type MatchedRoute, matchRoute, type RouteName } from './routes';
 export {
   type AcceptedRequest,
   type ApiDeps,

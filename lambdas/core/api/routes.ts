@@ -1,3 +1,4 @@
+import { normalizeRequestId } from '../request-contract';
 import { ApiError, badRequest } from './errors';
 
 /**
@@ -29,12 +30,7 @@ const ROUTES: readonly RouteSpec[] = [
   { name: 'health', method: 'GET', segments: ['health'] },
 ];
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_PATH_LENGTH = 2048;
-
-export function isRequestId(value: string): boolean {
-  return UUID.test(value);
-}
 
 /** The route for `method path`; throws 404 (no such path), 405 (path without that method) or 400 (bad id). */
 export function matchRoute(method: string, path: string): MatchedRoute {
@@ -60,9 +56,9 @@ export function matchRoute(method: string, path: string): MatchedRoute {
   }
   const idIndex = route.segments.indexOf('{id}');
   if (idIndex < 0) return { name: route.name };
-  const id = segments[idIndex] ?? '';
-  if (!isRequestId(id)) throw badRequest('INVALID_REQUEST_ID', 'the request id in the path must be a UUID');
-  return { name: route.name, requestId: id.toLowerCase() };
+  const requestId = normalizeRequestId(segments[idIndex]);
+  if (!requestId) throw badRequest('INVALID_REQUEST_ID', 'the request id in the path must be a UUID');
+  return { name: route.name, requestId };
 }
 
 function sameShape(pattern: readonly string[], segments: readonly string[]): boolean {

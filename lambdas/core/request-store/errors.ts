@@ -1,5 +1,6 @@
 import { isRetryableAwsError } from '../aws-errors';
 import { DsrError, ErrorNames, InputError } from '../errors';
+import { isRequestId } from '../request-contract';
 import type { RequestStatus } from './types';
 
 /** The idempotency key was used before for a different request (type, subject or dry run). */
@@ -50,5 +51,5 @@ export class StorageError extends DsrError {
 
 /** Request ids are UUIDs; anything else is not echoed (it could be user input). */
 function safeId(id: string): string {
-  return /^[0-9a-f-]{36}$/i.test(id) ? id : '(invalid id)';
+  return isRequestId(id) ? id : '(invalid id)';
 }

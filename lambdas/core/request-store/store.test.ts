@@ -144,6 +144,16 @@ describe('lifecycle', () => {
     ).rejects.toBeInstanceOf(RequestNotFoundError);
   });
 
+  it('finds a request by its id in any case (ids are stored lower-case)', async () => {
+    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const upper = record.requestId.toUpperCase();
+    expect(upper).not.toBe(record.requestId);
+    expect((await store.get(upper))?.requestId).toBe(record.requestId);
+    const appended = await store.appendTimeline(upper, 'LOOKED_UP');
+    expect(appended.requestId).toBe(record.requestId);
+    expect(appended.timeline.at(-1)?.step).toBe('LOOKED_UP');
+  });
+
   it('treats a record past its retention as gone', async () => {
     let now = Date.parse('2026-03-01T00:00:00Z');
     const clocked = new RequestStore({

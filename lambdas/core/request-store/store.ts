@@ -2,14 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { InputError } from '../errors';
-import { emailProblem, emailSha256, maskEmail, normalizeEmail } from '../privacy';
+import { emailSha256, maskEmail, normalizeEmail } from '../privacy';
+import {
+  type NewRequest,
+  newRequest,
+  normalizeRequestId,
+  REQUEST_STATUSES,
+  validate,
+} from '../request-contract';
 import { IdempotencyConflictError, RequestNotFoundError, RequestStateError, StorageError } from './errors';
 import { clip, scrubPii } from './scrub';
 import {
   isTerminalStatus,
   type QualtricsJobKind,
   type QualtricsRefs,
-  REQUEST_TYPES,
   type RequestCounts,
   type RequestError,
   type RequestRecord,
@@ -27,12 +33,8 @@ export interface RequestStoreOptions {
   retentionDays?: number;
 }
 
-export interface CreateRequestInput {
-  type: RequestType;
-  email: string;
-  dryRun?: boolean;
-  idempotencyKey?: string;
-}
+/** A new request as `create` takes it: validated here against the request contract. */
+export type CreateRequestInput = NewRequest;
 
 export type ClaimResult =
   | { claimed: true; claimedAt: string }
@@ -47,15 +49,6 @@ export interface CompleteInput {
 
 export const DEFAULT_RETENTION_DAYS = 90;
 
-const STATUSES: readonly RequestStatus[] = [
-  'RECEIVED',
-  'RUNNING',
-  'WAITING_ON_QUALTRICS',
-  'COMPLETED',
-  'FAILED',
-];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 const COUNT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const MAX_STEP = 100;
 const MAX_DETAIL = 500;
@@ -107,22 +100,12 @@ export class RequestStore {
   }
 
   async create(input: CreateRequestInput): Promise<{ record: RequestRecord; created: boolean }> {
-    const { type, idempotencyKey } = input;
-    if (!REQUEST_TYPES.includes(type)) throw new InputError('type must be "access" or "deletion"');
-    const problem = emailProblem(input.email);
-    if (problem) throw new InputError(problem);
-    if (input.dryRun !== undefined && typeof input.dryRun !== 'boolean') {
-      throw new InputError('dryRun must be a boolean');
-    }
-    if (input.dryRun && type !== 'deletion')
-      throw new InputError('dryRun is only valid for deletion requests');
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new InputError('idempotencyKey must be 1-128 characters of A-Z a-z 0-9 . _ : -');
-    }
-
-    const email = normalizeEmail(input.email);
+    const checked = validate(newRequest, input);
+    if (!checked.ok) throw new InputError(checked.problems.join('; '));
+    const { type, idempotencyKey } = checked.value;
+    const email = normalizeEmail(checked.value.email);
     const hash = emailSha256(email);
-    const dryRun = type === 'deletion' ? Boolean(input.dryRun) : undefined;
+    const dryRun = type === 'deletion' ? Boolean(checked.value.dryRun) : undefined;
     const now = this.now();
     let requestId: string = randomUUID();
 
@@ -172,15 +155,16 @@ export class RequestStore {
     return { record: stripUndefined(record), created: true };
   }
 
-  /** The record, or undefined when unknown or past its retention (TTL deletion is lazy). */
+  /** The record, or undefined when unknown or past its retention (TTL deletion is lazy). Ids in any case. */
   async get(requestId: string): Promise<RequestRecord | undefined> {
-    if (!UUID.test(requestId)) return undefined;
+    const id = normalizeRequestId(requestId);
+    if (!id) return undefined;
     let item: RequestRecord | undefined;
     try {
       const out = await this.doc.send(
         new GetCommand({
           TableName: this.tableName,
-          Key: { pk: requestPk(requestId) },
+          Key: { pk: requestPk(id) },
           ConsistentRead: true,
         }),
       );
@@ -204,7 +188,7 @@ export class RequestStore {
     step: string,
     detail?: string,
   ): Promise<RequestRecord> {
-    if (!STATUSES.includes(status)) throw new InputError('unknown request status');
+    if (!REQUEST_STATUSES.includes(status)) throw new InputError('unknown request status');
     const now = this.now();
     const set = ['#status = :status', 'timeline = list_append(if_not_exists(timeline, :empty), :entry)'];
     if (status === 'RUNNING') set.push('startedAt = if_not_exists(startedAt, :now)');
@@ -510,7 +494,8 @@ export class RequestStore {
     now: Date,
     spec: UpdateSpec,
   ): Promise<RequestRecord | undefined> {
-    if (!UUID.test(requestId)) return undefined;
+    const id = normalizeRequestId(requestId);
+    if (!id) return undefined;
     const set = [...spec.set, 'updatedAt = :now'];
     const values: Record<string, unknown> = { ...spec.values, ':now': now.toISOString() };
     let expression = `SET ${set.join(', ')}`;
@@ -522,7 +507,7 @@ export class RequestStore {
       const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: requestPk(requestId) },
+          Key: { pk: requestPk(id) },
           UpdateExpression: expression,
           ConditionExpression: condition,
           ExpressionAttributeNames:

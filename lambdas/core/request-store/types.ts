@@ -1,11 +1,15 @@
+import type { RequestStatus, RequestType } from '../request-contract';
+
 /** The request record (one DynamoDB item per privacy request) and the documents derived from it. */
 
-export type RequestType = 'access' | 'deletion';
-export const REQUEST_TYPES: readonly RequestType[] = ['access', 'deletion'];
-
-export type RequestStatus = 'RECEIVED' | 'RUNNING' | 'WAITING_ON_QUALTRICS' | 'COMPLETED' | 'FAILED';
-export const TERMINAL_STATUSES: readonly RequestStatus[] = ['COMPLETED', 'FAILED'];
-export const isTerminalStatus = (s: RequestStatus): boolean => TERMINAL_STATUSES.includes(s);
+export {
+  isTerminalStatus,
+  REQUEST_STATUSES,
+  REQUEST_TYPES,
+  type RequestStatus,
+  type RequestType,
+  TERMINAL_STATUSES,
+} from '../request-contract';
 
 /** One step of the audit trail. `detail` is PII-free (ids, counts, codes). */
 export interface TimelineEntry {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REQUEST_TYPES, requestIdSchema } from '../request-contract';
 
 /**
  * The state each step receives: the `Parameters` of its Task state in `statemachines/*.asl.json`
@@ -6,8 +7,8 @@ import { z } from 'zod';
  * could hold personal data has no place here.
  */
 
-export const RequestId = z.uuid();
-export const RequestTypeSchema = z.enum(['access', 'deletion']);
+export const RequestId = requestIdSchema;
+export const RequestTypeSchema = z.enum(REQUEST_TYPES);
 const Instant = z.iso.datetime({ offset: true });
 const QualtricsId = z.string().min(1).max(256);
 const Count = z.number().int().nonnegative();

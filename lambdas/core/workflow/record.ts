@@ -1,4 +1,5 @@
 import { InputError } from '../errors';
+import { parseExecutionName } from '../execution-names';
 import { type CompleteInput, RequestNotFoundError } from '../request-store';
 import { clip, scrubPii } from '../request-store/scrub';
 import { exportPrefix } from '../tables';
@@ -190,9 +191,6 @@ export async function recordFailed(
   return { requestId, status: 'FAILED', error: { code: failed.error?.code ?? code } };
 }
 
-/** `<requestId>-<attempt>` (workflow-starter's execution names) → the request id. */
-const EXECUTION_NAME = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-(\d+)$/i;
-
 /**
  * The safety net for executions that end outside their own Catch (timed out, aborted, or failed
  * in "Record request failed" itself): the request must not stay RUNNING forever. Events for an
@@ -202,9 +200,8 @@ export async function executionEnded(
   env: StepEnv,
   { detail }: ExecutionEndedEvent,
 ): Promise<{ requestId?: string; changed: boolean }> {
-  const m = EXECUTION_NAME.exec(detail.name);
-  if (!m) return { changed: false };
-  const requestId = m[1]!.toLowerCase();
+  const requestId = parseExecutionName(detail.name)?.requestId;
+  if (!requestId) return { changed: false };
   const record = await env.store.get(requestId);
   if (!record || record.status === 'COMPLETED' || record.status === 'FAILED')
     return { requestId, changed: false };

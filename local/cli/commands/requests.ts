@@ -1,6 +1,11 @@
 import { ErrorNames, QualtricsError } from '../../../lambdas/core/errors';
-import { emailProblem, normalizeEmail } from '../../../lambdas/core/privacy';
-import type { RequestRecord, RequestType } from '../../../lambdas/core/request-store';
+import {
+  normalizeRequestId,
+  type RequestType,
+  requestSubmission,
+  validate,
+} from '../../../lambdas/core/request-contract';
+import type { RequestRecord } from '../../../lambdas/core/request-store';
 import { workflowDeps } from '../../../lambdas/core/workflow/deps';
 import { errorCode } from '../../../lambdas/core/workflow/record';
 import { runWorkflow } from '../../engine/workflows';
@@ -11,8 +16,6 @@ import { createProgress, type Progress } from '../progress';
 import { connectionError } from './health';
 
 /** `access`, `delete`, `status` and `retry`: one privacy request, run to its end in this process. */
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function access(email: string, o: CommonOptions & { out: string }): Promise<number> {
   return submit('access', email, o, { out: o.out });
@@ -29,15 +32,20 @@ async function submit(
   extra: { out?: string; dryRun?: boolean },
 ): Promise<number> {
   // Bad input ends here: nothing started, nothing recorded, and the address is never echoed.
-  const problem = emailProblem(email);
-  if (problem) throw new CliError(ExitCode.BadInput, `invalid email: ${problem}`);
+  const submission = validate(requestSubmission, {
+    type,
+    email,
+    ...(extra.dryRun === undefined ? {} : { dryRun: extra.dryRun }),
+  });
+  if (!submission.ok)
+    throw new CliError(ExitCode.BadInput, `invalid request: ${submission.problems.join('; ')}`);
   const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale });
   const progress = createProgress();
   try {
     progress.line(runtime.describe());
     await preflight(runtime);
     const deps = workflowDeps();
-    const { record } = await deps.store.create({ type, email: normalizeEmail(email), dryRun: extra.dryRun });
+    const { record } = await deps.store.create(submission.value);
     progress.line(
       `request ${record.requestId}: ${type}${extra.dryRun ? ' (dry run)' : ''} for ${record.maskedEmail}`,
     );
@@ -157,15 +165,21 @@ function print(o: CommonOptions, doc: unknown, human: string): void {
   process.stdout.write(o.json ? `${JSON.stringify(doc)}\n` : human);
 }
 
+/** The `<requestId>` argument in its stored form (any case is accepted); exit 2 when it is not an id. */
+function requestIdArgument(value: string): string {
+  const requestId = normalizeRequestId(value);
+  if (!requestId) throw new CliError(ExitCode.BadInput, 'unknown request id (expected a UUID)');
+  return requestId;
+}
+
 async function knownRequest(requestId: string): Promise<RequestRecord> {
-  if (!UUID.test(requestId)) throw new CliError(ExitCode.BadInput, 'unknown request id (expected a UUID)');
   const record = await workflowDeps().store.get(requestId);
   if (!record) throw new CliError(ExitCode.BadInput, `unknown request id ${requestId}`);
   return record;
 }
 
-export async function status(requestId: string, o: CommonOptions): Promise<number> {
-  if (!UUID.test(requestId)) throw new CliError(ExitCode.BadInput, 'unknown request id (expected a UUID)');
+export async function status(idArgument: string, o: CommonOptions): Promise<number> {
+  const requestId = requestIdArgument(idArgument);
   const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale, qualtrics: false });
   try {
     await knownRequest(requestId);
@@ -184,8 +198,8 @@ export async function status(requestId: string, o: CommonOptions): Promise<numbe
   }
 }
 
-export async function retry(requestId: string, o: CommonOptions & { out?: string }): Promise<number> {
-  if (!UUID.test(requestId)) throw new CliError(ExitCode.BadInput, 'unknown request id (expected a UUID)');
+export async function retry(idArgument: string, o: CommonOptions & { out?: string }): Promise<number> {
+  const requestId = requestIdArgument(idArgument);
   const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale });
   const progress = createProgress();
   try {
