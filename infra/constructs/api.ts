@@ -3,9 +3,6 @@ import {
   AccessLogFormat,
   AuthorizationType,
   EndpointType,
-  type JsonSchema,
-  JsonSchemaType,
-  JsonSchemaVersion,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
@@ -16,6 +13,9 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { z } from 'zod';
+import { requestSubmission } from '../../lambdas/core/request-contract';
+import { describeModel, requestModelSchema } from './request-model';
 
 export interface PrivacyApiProps {
   /** The `api` handler: every route goes to it (the same handler `serve` runs locally). */
@@ -23,34 +23,18 @@ export interface PrivacyApiProps {
   /** Steady-state requests per second for the whole stage. */
   readonly throttlingRateLimit?: number;
   readonly throttlingBurstLimit?: number;
+  /**
+   * The request contract the `POST /requests` model is generated from.
+   * @default requestSubmission (lambdas/core/request-contract.ts)
+   */
+  readonly submission?: z.ZodType;
 }
 
 export const API_STAGE = 'v1';
 export const DEFAULT_THROTTLING = { rateLimit: 10, burstLimit: 20 } as const;
 
-/**
- * `POST /requests` body (BRIEF §4), validated by API Gateway before the handler runs (JSON Schema
- * draft 4). The handler validates again (it also serves the local API), including the email itself.
- */
-export const CREATE_REQUEST_SCHEMA: JsonSchema = {
-  schema: JsonSchemaVersion.DRAFT4,
-  title: 'CreatePrivacyRequest',
-  type: JsonSchemaType.OBJECT,
-  required: ['type', 'email'],
-  additionalProperties: false,
-  properties: {
-    type: { type: JsonSchemaType.STRING, enum: ['access', 'deletion'] },
-    // A single address: no whitespace (control characters are checked by the handler).
-    email: { type: JsonSchemaType.STRING, minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' },
-    dryRun: { type: JsonSchemaType.BOOLEAN },
-    idempotencyKey: { type: JsonSchemaType.STRING, pattern: '^[A-Za-z0-9._:-]{1,128}$' },
-  },
-  // dryRun only with a deletion.
-  anyOf: [
-    { properties: { type: { type: JsonSchemaType.STRING, enum: ['deletion'] } } },
-    { not: { required: ['dryRun'] } },
-  ],
-};
+/** The `POST /requests` model's name (and its schema's title). */
+export const CREATE_REQUEST_MODEL_NAME = 'CreatePrivacyRequest';
 
 /** The routes of BRIEF §4, all IAM-authorized (SigV4). */
 export const API_ROUTES = [
@@ -131,13 +115,16 @@ export class PrivacyApi extends Construct {
     };
     this.api.addGatewayResponse('Default4xx', { type: ResponseType.DEFAULT_4XX, templates: errorBody });
     this.api.addGatewayResponse('Default5xx', { type: ResponseType.DEFAULT_5XX, templates: errorBody });
+    // API Gateway validates `POST /requests` bodies before the handler runs; the handler validates
+    // again (it also serves the local API), with the rules the model leaves out.
+    const createSchema = requestModelSchema(props.submission ?? requestSubmission, CREATE_REQUEST_MODEL_NAME);
     // The schema validator's own message can quote the rejected value (an email): a fixed text instead.
+    const bodyRule = `the body must be JSON ${describeModel(createSchema)} with no other fields`;
     this.api.addGatewayResponse('BadRequestBody', {
       type: ResponseType.BAD_REQUEST_BODY,
       statusCode: '400',
       templates: {
-        'application/json':
-          '{"error":{"code":"INVALID_REQUEST","message":"the body must be JSON {type: access|deletion, email, dryRun?, idempotencyKey?} with no other fields"}}',
+        'application/json': JSON.stringify({ error: { code: 'INVALID_REQUEST', message: bodyRule } }),
       },
     });
 
@@ -147,8 +134,8 @@ export class PrivacyApi extends Construct {
     });
     const createModel = this.api.addModel('CreateRequestModel', {
       contentType: 'application/json',
-      modelName: 'CreatePrivacyRequest',
-      schema: CREATE_REQUEST_SCHEMA,
+      modelName: CREATE_REQUEST_MODEL_NAME,
+      schema: createSchema,
     });
     const integration = new LambdaIntegration(props.handler, { allowTestInvoke: false });
     const withId: MethodOptions = {

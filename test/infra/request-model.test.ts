@@ -1,0 +1,218 @@
+import Ajv from 'ajv-draft-04';
+import addFormats from 'ajv-formats';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { PrivacyApi } from '../../infra/constructs/api';
+import { ApiError, validateCreateRequest } from '../../lambdas/core/api';
+import { requestSubmission } from '../../lambdas/core/request-contract';
+import { CASES } from '../api/hostile-requests';
+import { HOSTILE_BODIES, HOSTILE_EMAILS, HOSTILE_KEYS } from '../faults/hostile-inputs';
+import { type CfnTemplate, resourcesOfType } from './support';
+
+/**
+ * API Gateway's `POST /requests` model against the handler's validation: the model is generated
+ * from the request contract, and must never reject a body the local API accepts (it may accept
+ * more: the handler checks again). The model is run by a JSON Schema draft-04 validator, the
+ * version API Gateway implements.
+ */
+
+interface SynthesizedApi {
+  schema: Record<string, unknown>;
+  /** The message API Gateway answers a body the model rejects with. */
+  badBodyMessage: string;
+}
+
+/** The PrivacyApi construct alone, in a stack of its own: quick, and the same construct the app uses. */
+function synthApi(submission?: z.ZodType): SynthesizedApi {
+  const stack = new Stack(new App(), 'RequestModel');
+  const handler = new LambdaFunction(stack, 'Handler', {
+    runtime: Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: Code.fromInline('exports.handler = async () => ({ statusCode: 204 });'),
+  });
+  new PrivacyApi(stack, 'Api', { handler, submission });
+  const json = Template.fromStack(stack).toJSON() as CfnTemplate;
+  const models = resourcesOfType(json, 'AWS::ApiGateway::Model');
+  expect(models).toHaveLength(1);
+  const response = resourcesOfType(json, 'AWS::ApiGateway::GatewayResponse').find(
+    ([, p]) => p.ResponseType === 'BAD_REQUEST_BODY',
+  );
+  const templates = (response?.[1].ResponseTemplates ?? {}) as Record<string, string>;
+  const template = templates['application/json'] ?? '';
+  const badBody = JSON.parse(template) as { error: { message: string } };
+  return { schema: models[0]![1].Schema as Record<string, unknown>, badBodyMessage: badBody.error.message };
+}
+
+function modelValidator(schema: Record<string, unknown>): (body: unknown) => boolean {
+  expect(schema.$schema).toBe('http://json-schema.org/draft-04/schema#');
+  const ajv = new Ajv({ strict: true });
+  addFormats(ajv);
+  const validate = ajv.compile(schema);
+  return (body) => validate(body) === true;
+}
+
+/** Whether the local API (and the EventBridge intake) accepts `body`, and its message if not. */
+function locally(body: unknown): { accepted: true } | { accepted: false; message: string } {
+  try {
+    validateCreateRequest(body);
+    return { accepted: true };
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    return { accepted: false, message: e.message };
+  }
+}
+
+const SUBJECT = 'subject@example.com';
+
+/** Addresses at the edges of the email rule: all valid. */
+const VALID_EMAILS = [
+  SUBJECT,
+  'Jane.Doe+dsr@Example.COM',
+  "o'brien@example.ie",
+  '!#$%&*+/=?^_`{|}~-@example.org',
+  'jöhn@exämple.org',
+  '用户@例子.广告',
+  '😀@example.com',
+  'a@b.co',
+  // 254 characters, the longest allowed.
+  `${'a'.repeat(64)}@${'b'.repeat(185)}.com`,
+  // 254 UTF-16 code units but 194 code points: JSON Schema counts code points, the handler units.
+  `${'😀'.repeat(60)}@${'b'.repeat(129)}.com`,
+];
+
+const VALID_OPTIONS: Array<Record<string, unknown>> = [
+  { type: 'access' },
+  { type: 'deletion' },
+  { type: 'deletion', dryRun: true },
+  { type: 'deletion', dryRun: false },
+  { type: 'access', idempotencyKey: 'crm:case-42.v1' },
+  { type: 'deletion', dryRun: true, idempotencyKey: 'K'.repeat(128) },
+  { type: 'access', idempotencyKey: 'a' },
+  { type: 'deletion', idempotencyKey: 'event:0f6e2f4a-1b2c-4d5e-8f90-123456789abc' },
+];
+
+const VALID_BODIES = VALID_EMAILS.flatMap((email) => VALID_OPTIONS.map((o) => ({ ...o, email })));
+
+/** Every JSON body of the hostile tables: whole bodies, and each hostile email and key in a body. */
+function hostileBodies(): Array<{ name: string; body: unknown }> {
+  const rows: Array<{ name: string; body: unknown }> = [
+    ...HOSTILE_BODIES.map((r) => ({ name: `body: ${r.name}`, body: r.value })),
+    ...HOSTILE_EMAILS.map((r) => ({ name: `email: ${r.name}`, body: { type: 'access', email: r.value } })),
+    ...HOSTILE_KEYS.map((r) => ({
+      name: `key: ${r.name}`,
+      body: { type: 'access', email: SUBJECT, idempotencyKey: r.value },
+    })),
+  ];
+  for (const c of CASES) {
+    if (c.json !== undefined) rows.push({ name: `http: ${c.name}`, body: c.json });
+    else if (typeof c.body === 'string') {
+      try {
+        rows.push({ name: `http: ${c.name}`, body: JSON.parse(c.body) });
+      } catch {
+        // Not JSON: API Gateway answers 400 before the model, the local API INVALID_JSON.
+      }
+    }
+  }
+  return rows;
+}
+
+describe('the POST /requests model', () => {
+  const app = synthApi();
+  const model = modelValidator(app.schema);
+
+  it('accepts every valid body the local API accepts', () => {
+    expect(VALID_BODIES.length).toBeGreaterThanOrEqual(80);
+    for (const body of VALID_BODIES) {
+      expect(locally(body), JSON.stringify(body)).toEqual({ accepted: true });
+      expect(model(body), JSON.stringify(body)).toBe(true);
+    }
+  });
+
+  it('never rejects a hostile body the local API accepts, and leaves out only rules it cannot say', () => {
+    const rows = hostileBodies();
+    expect(rows.length).toBeGreaterThanOrEqual(100);
+    const leftToTheHandler: string[] = [];
+    for (const { name, body } of rows) {
+      const local = locally(body);
+      if (local.accepted) {
+        expect(model(body), name).toBe(true);
+        continue;
+      }
+      if (!model(body)) continue;
+      leftToTheHandler.push(name);
+      // What the model lets through, the handler refuses by a rule JSON Schema does not carry:
+      // the finer email rules and dryRun only with deletion.
+      expect(local.message, name).toMatch(
+        /^(email (is|contains) |dryRun is only valid for deletion requests$)/,
+      );
+      expect(local.message, name).not.toMatch(/must be a string|is required/);
+    }
+    // The model still does its part: wrong types, missing and unknown fields, bad keys never pass it.
+    expect(leftToTheHandler.length).toBeGreaterThan(0);
+    expect(leftToTheHandler.length).toBeLessThan(rows.length / 2);
+    for (const name of leftToTheHandler) expect(name).toMatch(/^(email|http|body): /);
+    expect(leftToTheHandler.filter((n) => n.startsWith('key: '))).toEqual([]);
+  });
+
+  it('rejects what JSON Schema can say is wrong', () => {
+    const rejected = [
+      {},
+      { type: 'access' },
+      { email: SUBJECT },
+      { type: 'export', email: SUBJECT },
+      { type: 'deletion', email: SUBJECT, dryRun: 'yes' },
+      { type: 'access', email: 'not an email' },
+      { type: 'access', email: `${'a'.repeat(250)}@b.co` },
+      { type: 'access', email: SUBJECT, idempotencyKey: '' },
+      { type: 'access', email: SUBJECT, idempotencyKey: 'has space' },
+      { type: 'access', email: SUBJECT, idempotencyKey: 'K'.repeat(129) },
+      { type: 'access', email: SUBJECT, name: 'extra field' },
+    ];
+    for (const body of rejected) {
+      expect(model(body), JSON.stringify(body)).toBe(false);
+      expect(locally(body).accepted, JSON.stringify(body)).toBe(false);
+    }
+  });
+
+  it('tells a rejected caller the fields, never the value', () => {
+    expect(app.badBodyMessage).toBe(
+      'the body must be JSON {type: access|deletion, email, dryRun?, idempotencyKey?} with no other fields',
+    );
+  });
+});
+
+describe('the model comes from the request contract', () => {
+  it('changes when the zod definition changes', () => {
+    const before = synthApi();
+    const extended = requestSubmission.safeExtend({
+      channel: z.enum(['web-form', 'email', 'phone']).optional(),
+      jurisdiction: z.enum(['gdpr', 'ccpa']),
+      receivedAt: z.iso.datetime({ offset: true }).optional(),
+    });
+    const after = synthApi(extended);
+    const properties = (s: Record<string, unknown>) =>
+      s.properties as Record<string, Record<string, unknown>>;
+    expect(Object.keys(properties(before.schema))).toEqual(['type', 'email', 'dryRun', 'idempotencyKey']);
+    expect(properties(after.schema).channel).toEqual({
+      type: 'string',
+      enum: ['web-form', 'email', 'phone'],
+    });
+    expect(properties(after.schema).receivedAt).toMatchObject({ type: 'string', format: 'date-time' });
+    expect(after.schema.required).toEqual(['type', 'email', 'jurisdiction']);
+    expect(after.badBodyMessage).toContain('channel?: web-form|email|phone, jurisdiction: gdpr|ccpa');
+
+    const model = modelValidator(after.schema);
+    const body = { type: 'access', email: SUBJECT, channel: 'phone', jurisdiction: 'ccpa' };
+    expect(model(body)).toBe(true);
+    expect(model({ ...body, channel: 'fax' })).toBe(false);
+    expect(model({ type: 'access', email: SUBJECT })).toBe(false);
+    expect(modelValidator(before.schema)(body)).toBe(false);
+  });
+
+  it('refuses a field JSON Schema cannot describe instead of leaving it out of the model', () => {
+    expect(() => synthApi(requestSubmission.safeExtend({ at: z.date() }))).toThrow();
+  });
+});
