@@ -1,0 +1,137 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { normalizeRequestId } from '../request-contract';
+import { RequestNotFoundError, StorageError } from './errors';
+import type { RequestRecord } from './types';
+import { combine, render, type UpdateSpec } from './update-expression';
+
+/**
+ * The requests table in DynamoDB: its keys, its TTL, and single conditional writes (dynalite has
+ * no transactions). A failed condition is an answer (false / undefined), any other failure a
+ * StorageError that says the operation but never the item.
+ */
+
+export const DEFAULT_RETENTION_DAYS = 90;
+
+export const requestPk = (requestId: string): string => `request#${requestId}`;
+
+export interface RequestTableOptions {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  now?: () => Date;
+  /** How long a record is kept after it was created or finished (TTL). */
+  retentionDays?: number;
+}
+
+/** Every record write also says when, and never creates a record by accident. */
+const touched = (now: Date): UpdateSpec => ({
+  set: ['updatedAt = :now'],
+  values: { ':now': now.toISOString() },
+});
+const recordExists: UpdateSpec = { condition: 'attribute_exists(pk)' };
+
+export class RequestTable {
+  readonly now: () => Date;
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly retentionSeconds: number;
+
+  constructor(opts: RequestTableOptions) {
+    this.doc = opts.doc;
+    this.tableName = opts.tableName;
+    this.now = opts.now ?? (() => new Date());
+    this.retentionSeconds = Math.round((opts.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400);
+  }
+
+  /** The TTL of an item written at `from`. */
+  expiry(from: Date): number {
+    return epochSeconds(from) + this.retentionSeconds;
+  }
+
+  /** Past its TTL: DynamoDB deletes expired items lazily (dynalite never), so reads check. */
+  isExpired(expiresAt: number | undefined, now: Date = this.now()): boolean {
+    return typeof expiresAt === 'number' && expiresAt < epochSeconds(now);
+  }
+
+  async getItem<T>(pk: string): Promise<T | undefined> {
+    try {
+      const out = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }),
+      );
+      return out.Item as T | undefined;
+    } catch (e) {
+      throw new StorageError('GetItem', e);
+    }
+  }
+
+  /** Writes `item` when `condition` holds; false when it does not. */
+  async putItem(item: object, condition: string, values?: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: condition,
+          ...(values ? { ExpressionAttributeValues: values } : {}),
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
+      throw new StorageError('PutItem', e);
+    }
+  }
+
+  /** The record, or undefined when the id is malformed, unknown or past its retention. */
+  async getRecord(requestId: string): Promise<RequestRecord | undefined> {
+    const id = normalizeRequestId(requestId);
+    if (!id) return undefined;
+    const item = await this.getItem<RequestRecord>(requestPk(id));
+    return item && !this.isExpired(item.expiresAt) ? item : undefined;
+  }
+
+  async mustGetRecord(requestId: string): Promise<RequestRecord> {
+    const record = await this.getRecord(requestId);
+    if (!record) throw new RequestNotFoundError(requestId);
+    return record;
+  }
+
+  /**
+   * One conditional UpdateItem of an existing record, stamped `updatedAt = now`; the new record,
+   * or undefined when the record is absent or the condition failed.
+   */
+  async updateRecord(
+    requestId: string,
+    operation: string,
+    spec: UpdateSpec,
+    now: Date = this.now(),
+  ): Promise<RequestRecord | undefined> {
+    const id = normalizeRequestId(requestId);
+    if (!id) return undefined;
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: requestPk(id) },
+          ...render(combine(recordExists, spec, touched(now))),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes as RequestRecord;
+    } catch (e) {
+      if (isConditionFailed(e)) return undefined;
+      throw new StorageError(`UpdateItem (${operation})`, e);
+    }
+  }
+}
+
+export function epochSeconds(d: Date): number {
+  return Math.floor(d.getTime() / 1000);
+}
+
+function isConditionFailed(e: unknown): boolean {
+  return (
+    e instanceof ConditionalCheckFailedException ||
+    (e as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException'
+  );
+}
