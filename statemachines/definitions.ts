@@ -1,16 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HANDLER_NAMES, HANDLERS, type HandlerName, type HandlerSpec } from '../lambdas/catalog';
+import { REQUEST_TYPES, type RequestType } from '../lambdas/core/request-contract';
 
 /**
  * Reading the ASL files, the single source of truth for AWS and local runs. This module sits beside
  * them, outside `infra/` and `local/`, because both load them: the stack substitutes each `${…}`
  * with a function's ARN, the laptop engine with a fake one (`local/engine/definitions.ts`), and
- * neither may depend on the other. It depends on the handler catalog alone.
+ * neither may depend on the other. It depends on the handler catalog and the request types alone.
  */
 
-export type WorkflowType = 'access' | 'deletion';
-export const WORKFLOW_TYPES: readonly WorkflowType[] = ['access', 'deletion'];
+/** One workflow, one ASL file, per request type. */
+export type WorkflowType = RequestType;
+export const WORKFLOW_TYPES: readonly WorkflowType[] = REQUEST_TYPES;
 
 export const aslPath = (type: WorkflowType): string => join(__dirname, `${type}.asl.json`);
 
