@@ -23,8 +23,9 @@ export interface DeploymentSettings {
   /** Where alarm notifications go (an SNS email subscription); unset → no subscription. */
   readonly alarmEmail?: string;
   /**
-   * Reserved concurrency of each function that calls Qualtrics; 0 → no reservation (for accounts
-   * whose concurrency quota is too small to reserve any).
+   * Reserved concurrency of each function that calls Qualtrics; 0 (the default) → no reservation.
+   * The shared rate limiter already paces Qualtrics; a reservation only caps how many calls are in
+   * flight at once, and it needs an account quota of 100 + the sum of all reservations.
    */
   readonly qualtricsConcurrency: number;
 }
@@ -53,7 +54,7 @@ export const DEFAULT_SETTINGS = {
   retentionDays: 30,
   connectionCheckSchedule: 'rate(1 hour)',
   deletionDone: 'confirmed',
-  qualtricsConcurrency: 5,
+  qualtricsConcurrency: 0,
 } as const satisfies Partial<DeploymentSettings>;
 
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;

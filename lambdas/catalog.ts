@@ -11,6 +11,8 @@ export type HandlerResource =
   | 'limiterTable:write'
   | 'exportsBucket:write'
   | 'exportsBucket:read'
+  /** The bucket's name only (a step that reports where the bundle is): no access, no grant. */
+  | 'exportsBucket:name'
   | 'evidence:write'
   | 'qualtricsSecret:read'
   | 'stateMachines:start'
@@ -38,8 +40,8 @@ const qualtricsStep = (file: string, substitution: string, extra: HandlerResourc
 });
 
 export const HANDLERS = {
-  // One handler per Qualtrics call (BRIEF §2). The OAuth token refresh lives inside the client.
-  whoami: qualtricsStep('whoami', 'WhoamiFunctionArn'),
+  // One handler per Qualtrics call (BRIEF §2). The OAuth token refresh lives inside the client, and
+  // `GET /whoami` is the connection check's call (`connectionCheck` below, and `api` for /health).
   listDirectories: qualtricsStep('list-directories', 'ListDirectoriesFunctionArn'),
   searchDirectory: qualtricsStep('search-directory', 'SearchDirectoryFunctionArn'),
   getContacts: {
@@ -65,7 +67,11 @@ export const HANDLERS = {
   getErasure: qualtricsStep('get-erasure', 'GetErasureFunctionArn', ['requestsTable:write']),
   // Request-store steps.
   recordStarted: store('record-started', 'RecordStartedFunctionArn'),
-  recordCompleted: store('record-completed', 'RecordCompletedFunctionArn', ['events:put']),
+  // Its output (the access summary) names the bucket the bundle is in.
+  recordCompleted: store('record-completed', 'RecordCompletedFunctionArn', [
+    'events:put',
+    'exportsBucket:name',
+  ]),
   recordFailed: store('record-failed', 'RecordFailedFunctionArn', ['events:put']),
   writeManifest: store('write-manifest', 'WriteManifestFunctionArn', [
     'exportsBucket:read',

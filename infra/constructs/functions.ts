@@ -120,9 +120,9 @@ export class HandlerFunctions extends Construct {
         loggingFormat: LoggingFormat.JSON,
         applicationLogLevelV2: ApplicationLogLevel.INFO,
         systemLogLevelV2: SystemLogLevel.INFO,
-        // The limiter meters the rate; this caps how many calls to Qualtrics can be in flight at
-        // once per function (its concurrency limit is undocumented), so a burst of requests queues
-        // in Step Functions (Lambda.TooManyRequestsException is retried) instead of at Qualtrics.
+        // None by default: the limiter meters the rate. A reservation (`qualtricsConcurrency`) caps
+        // the calls in flight per function; invocations beyond it get Lambda.TooManyRequestsException,
+        // which every Task state retries for long enough (docs/deploy.md, "Lambda concurrency").
         reservedConcurrentExecutions:
           spec.callsQualtrics && props.qualtricsConcurrency > 0 ? props.qualtricsConcurrency : undefined,
         deadLetterQueue: props.deadLetterQueues?.[name],

@@ -10,7 +10,6 @@ import { handler as recordFailed } from './record-failed';
 import { handler as recordStarted } from './record-started';
 import { handler as searchDirectory } from './search-directory';
 import { handler as startCustomerDataJob } from './start-customer-data-job';
-import { handler as whoami } from './whoami';
 import { handler as writeEvidence } from './write-evidence';
 import { handler as writeManifest } from './write-manifest';
 
@@ -22,7 +21,6 @@ import { handler as writeManifest } from './write-manifest';
 export type Handler = (event: unknown, context?: unknown) => Promise<unknown>;
 
 export const STEP_HANDLERS: Partial<Record<HandlerName, Handler>> = {
-  whoami,
   listDirectories,
   searchDirectory,
   getContacts,

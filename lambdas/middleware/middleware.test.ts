@@ -49,7 +49,7 @@ const echoStep = middy(async (event: unknown, context: StepContext) => {
   if (input.n < 0) throw new Error(`negative for ${EMAIL}`);
   if (input.n === 0) throw new DsrError(ErrorNames.Transient, 'Qualtrics failed to answer', true);
   return { requestId: input.requestId, doubled: input.n * 2 };
-}).use(workflowStep('whoami'));
+}).use(workflowStep('listDirectories'));
 
 describe('workflow step middlewares', () => {
   let logs: ReturnType<typeof captureLogs>;
@@ -76,7 +76,7 @@ describe('workflow step middlewares', () => {
       ['step finished', 'step finished', 'step started', 'step started', 'working', 'working'].sort(),
     );
     for (const line of lines) {
-      expect(line.step).toBe('whoami');
+      expect(line.step).toBe('listDirectories');
       expect([REQUEST_A, REQUEST_B]).toContain(line.requestId);
     }
     const working = lines.filter((l) => l.message === 'working');
@@ -96,7 +96,9 @@ describe('workflow step middlewares', () => {
   it('replaces any other error with Internal.Error whose message cannot carry personal data', async () => {
     const failure = echoStep({ requestId: REQUEST_A, n: -1 }, {} as never);
     await expect(failure).rejects.toMatchObject({ name: INTERNAL_ERROR });
-    await failure.catch((e: Error) => expect(e.message).toBe('internal error in step whoami (Error)'));
+    await failure.catch((e: Error) =>
+      expect(e.message).toBe('internal error in step listDirectories (Error)'),
+    );
     expect(logs.raw()).not.toContain(EMAIL);
     expect(logs.lines().find((l) => l.message === 'step failed')).toMatchObject({
       errorName: INTERNAL_ERROR,

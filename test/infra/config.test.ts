@@ -21,16 +21,16 @@ describe('deployment settings from CDK context', () => {
       connectionCheckSchedule: 'rate(1 hour)',
       deletionDone: 'confirmed',
       alarmEmail: undefined,
-      qualtricsConcurrency: 5,
+      qualtricsConcurrency: 0,
     });
     expect(DEFAULT_SETTINGS.targetUtilization).toBe(0.75);
   });
 
   it('reads CLI strings and cdk.json values alike', () => {
-    const cli = from({ targetUtilization: '0.5', retentionDays: '7', qualtricsConcurrency: '0' });
-    const json = from({ targetUtilization: 0.5, retentionDays: 7, qualtricsConcurrency: 0 });
+    const cli = from({ targetUtilization: '0.5', retentionDays: '7', qualtricsConcurrency: '5' });
+    const json = from({ targetUtilization: 0.5, retentionDays: 7, qualtricsConcurrency: 5 });
     expect(cli).toEqual(json);
-    expect(cli.qualtricsConcurrency).toBe(0);
+    expect(cli.qualtricsConcurrency).toBe(5);
     expect(from({ datacenter: '  ', alarmEmail: '' })).toMatchObject({
       datacenter: undefined,
       alarmEmail: undefined,

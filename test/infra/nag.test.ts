@@ -54,7 +54,7 @@ describe('cdk-nag AwsSolutions', () => {
       [CONTEXT_KEYS.qualtricsSecretArn]:
         'arn:aws:secretsmanager:us-east-1:123456789012:secret:qualtrics-AbC123',
       [CONTEXT_KEYS.alarmEmail]: 'privacy-ops@example.org',
-      [CONTEXT_KEYS.qualtricsConcurrency]: 0,
+      [CONTEXT_KEYS.qualtricsConcurrency]: 5,
       [CONTEXT_KEYS.datacenter]: 'iad1',
     });
     const report = new AwsSolutionsChecks().validateScope(custom.stack);

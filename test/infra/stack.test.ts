@@ -36,7 +36,7 @@ function stepLogLines(
   act: (mw: ReturnType<typeof stepLogging>, context: Record<string, unknown>) => void,
 ): string[] {
   const logger = new Logger({ serviceName: 'qualtrics-dsr', logLevel: 'INFO' });
-  const mw = stepLogging('whoami', logger);
+  const mw = stepLogging('listDirectories', logger);
   const lines: string[] = [];
   const capture = ((chunk: string | Uint8Array) => {
     lines.push(
@@ -102,11 +102,23 @@ describe('Lambda functions: one per catalog handler', () => {
     expect(fnProps(s, 'downloadCustomerDataFiles').Timeout).toBe(900);
   });
 
-  it('reserves concurrency for exactly the functions that call Qualtrics', () => {
+  it('reserves no concurrency by default: the stack deploys on accounts with a small concurrency quota', () => {
+    expect(DEFAULT_SETTINGS.qualtricsConcurrency).toBe(0);
     for (const name of HANDLER_NAMES) {
-      const reserved = fnProps(s, name).ReservedConcurrentExecutions;
-      if (spec(name).callsQualtrics) expect(reserved, name).toBe(DEFAULT_SETTINGS.qualtricsConcurrency);
-      else expect(reserved, name).toBeUndefined();
+      expect(fnProps(s, name).ReservedConcurrentExecutions, name).toBeUndefined();
+    }
+  });
+
+  it('has a caller for every function: a state machine, the API, or an EventBridge rule or schedule', () => {
+    const callers = [
+      ...resourcesOfType(s.json, 'AWS::StepFunctions::StateMachine'),
+      ...resourcesOfType(s.json, 'AWS::ApiGateway::Method'),
+      ...resourcesOfType(s.json, 'AWS::Events::Rule'),
+    ].map(([id, props]) => [id, JSON.stringify(props)] as const);
+    for (const name of HANDLER_NAMES) {
+      const arn = JSON.stringify({ 'Fn::GetAtt': [s.functionIds[name], 'Arn'] });
+      const by = callers.filter(([, props]) => props.includes(arn)).map(([id]) => id);
+      expect(by, `${name} has no caller`).not.toHaveLength(0);
     }
   });
 
@@ -150,6 +162,11 @@ describe('Lambda functions: one per catalog handler', () => {
       // No datacenter in context: the functions take it from the secret.
       expect(env.QUALTRICS_DATACENTER).toBeUndefined();
     }
+  });
+
+  it("tells recordCompleted the deployed bucket, which the access execution's output names", () => {
+    const env = envOf(s, 'recordCompleted');
+    expect(env[STORAGE_ENV.exportBucket]).toBe(`<${s.id(s.stack.storage.exportsBucket)}>`);
   });
 
   it('sends intake events that failed every retry to the dead-letter queue', () => {
@@ -588,18 +605,21 @@ describe('settings from CDK context', () => {
       [CONTEXT_KEYS.connectionCheckSchedule]: 'rate(15 minutes)',
       [CONTEXT_KEYS.deletionDone]: 'submitted',
       [CONTEXT_KEYS.alarmEmail]: 'privacy-ops@example.org',
-      [CONTEXT_KEYS.qualtricsConcurrency]: '0',
+      [CONTEXT_KEYS.qualtricsConcurrency]: '5',
     });
   });
 
   it('applies every setting', () => {
-    const env = envOf(custom, 'whoami');
+    const env = envOf(custom, 'listDirectories');
     expect(env.QUALTRICS_DATACENTER).toBe('fra1');
     expect(env.QDSR_TARGET_UTILIZATION).toBe('0.5');
     expect(env.QUALTRICS_SECRET_ARN).toBe(secretArn);
     for (const name of HANDLER_NAMES) {
       expect(envOf(custom, name).QDSR_DELETION_DONE).toBe('submitted');
-      expect(fnProps(custom, name).ReservedConcurrentExecutions).toBeUndefined();
+      // A reservation, when asked for, goes to exactly the functions that call Qualtrics.
+      expect(fnProps(custom, name).ReservedConcurrentExecutions, name).toBe(
+        spec(name).callsQualtrics ? 5 : undefined,
+      );
     }
     const bucket = custom.json.Resources[custom.id(custom.stack.storage.exportsBucket)]?.Properties ?? {};
     expect(JSON.stringify(bucket.LifecycleConfiguration)).toContain('"ExpirationInDays":7');

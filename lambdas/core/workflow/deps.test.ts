@@ -3,7 +3,6 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAws, startLocalAws } from '../../../local/aws';
 import { SIMULATOR_CLIENT, type Simulator, startSimulator } from '../../../local/simulator';
-import { handler as whoamiHandler } from '../../handlers/whoami';
 import { ConfigError, ErrorNames, ThrottledError } from '../errors';
 import {
   deletionDoneFromEnv,
@@ -147,12 +146,6 @@ describe('workflowDeps', () => {
     expect(workflowDeps().now()).toBe(42);
     resetWorkflowDeps();
     expect(workflowDeps().now()).not.toBe(42);
-  });
-
-  it('answers whoami through the real handler with ids only', async () => {
-    const result = await whoamiHandler({}, {} as never);
-    expect(result).toMatchObject({ ok: true, brandId: expect.any(String), userId: expect.any(String) });
-    expect(JSON.stringify(result)).not.toMatch(/@|firstName|lastName/);
   });
 
   it('gives each invocation its own limiter gate over one shared client: a denial hands out the reserved slot', async () => {

@@ -26,11 +26,6 @@ export const PageCursorSchema = z.union([
   z.object({ skipToken: z.string().min(1).max(4096) }),
 ]);
 
-export const WhoamiInput = z.object({
-  requestId: RequestId.optional(),
-  reservations: Reservations.optional(),
-});
-
 // ---- request-store steps ----
 
 export const RecordStartedInput = z.object({ requestId: RequestId, type: RequestTypeSchema });
@@ -180,7 +175,6 @@ export const RecordCompletedInput = z.object({
 });
 
 export type ReservationsValue = z.infer<typeof Reservations>;
-export type WhoamiEvent = z.infer<typeof WhoamiInput>;
 export type RecordStartedEvent = z.infer<typeof RecordStartedInput>;
 export type RecordFailedEvent = z.infer<typeof RecordFailedInput>;
 export type RecordCompletedEvent = z.infer<typeof RecordCompletedInput>;
