@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'a
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { HANDLER_NAMES, HANDLERS, type HandlerSpec } from '../lambdas/catalog';
+import { SECRET_PLACEHOLDERS } from '../lambdas/core/config';
 import type { DeploymentSettings } from './config';
 import { Alarms } from './constructs/alarms';
 import { PrivacyApi } from './constructs/api';
@@ -18,9 +19,9 @@ export interface QualtricsDsrStackProps extends StackProps {
 const COMPLETE_SECRET_ARN = /-[A-Za-z0-9]{6}$/;
 
 /** The placeholder a created secret starts with; users put their OAuth client in (docs/deploy.md). */
-export const SECRET_PLACEHOLDER_CLIENT_ID = 'REPLACE_WITH_QUALTRICS_CLIENT_ID';
-/** Not a valid datacenter id, so a forgotten placeholder fails with an error naming the setting. */
-export const SECRET_PLACEHOLDER_DATACENTER = 'REPLACE_WITH_DATACENTER_ID';
+export const SECRET_PLACEHOLDER_CLIENT_ID = SECRET_PLACEHOLDERS.clientId;
+/** Not a valid datacenter id, so a forgotten placeholder fails with an error naming the secret's field. */
+export const SECRET_PLACEHOLDER_DATACENTER = SECRET_PLACEHOLDERS.datacenter;
 
 /**
  * qualtrics-dsr in one stack (BRIEF §2): storage, the Qualtrics secret, one function per catalog

@@ -15,6 +15,15 @@ export interface QualtricsSettings {
 
 export const DEFAULT_TARGET_UTILIZATION = 0.75;
 
+/**
+ * What a secret the stack creates holds until the user stores their OAuth client
+ * (docs/deploy.md, "Store the Qualtrics secret"): never a real credential in the template.
+ */
+export const SECRET_PLACEHOLDERS = {
+  clientId: 'REPLACE_WITH_QUALTRICS_CLIENT_ID',
+  datacenter: 'REPLACE_WITH_DATACENTER_ID',
+} as const;
+
 const DATACENTER = /^([a-z0-9-]+\.)?[a-z]{2,3}[0-9]*$/;
 
 export function originFromEnv(

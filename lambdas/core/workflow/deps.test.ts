@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAws, startLocalAws } from '../../../local/aws';
 import { SIMULATOR_CLIENT, type Simulator, startSimulator } from '../../../local/simulator';
+import { SECRET_PLACEHOLDERS } from '../config';
 import { ConfigError, ErrorNames, ThrottledError } from '../errors';
 import {
   deletionDoneFromEnv,
@@ -95,6 +96,52 @@ describe('qualtricsSettings from Secrets Manager', () => {
     await failure.catch((e: Error) =>
       expect(e.message).toBe('Secrets Manager unavailable (ThrottlingException)'),
     );
+  });
+
+  // The stack creates the secret with placeholders (docs/deploy.md, "Store the Qualtrics secret").
+  const created = (datacenter: string = SECRET_PLACEHOLDERS.datacenter) => ({
+    SecretString: JSON.stringify({
+      clientId: SECRET_PLACEHOLDERS.clientId,
+      clientSecret: 'r4nd0mGeneratedBySecretsManager',
+      datacenter,
+    }),
+  });
+
+  it('names the secret and its fields, never a QUALTRICS_* variable the user did not set', async () => {
+    secrets.on(GetSecretValueCommand).resolves(created());
+    const failure = qualtricsSettings(env('arn:secret:placeholders'));
+    await expect(failure).rejects.toMatchObject({ name: ErrorNames.Config, setting: 'QUALTRICS_SECRET_ARN' });
+    await failure.catch((e: Error) => {
+      expect(e.message).toContain('"clientId" and "datacenter"');
+      expect(e.message).toContain('QUALTRICS_SECRET_ARN');
+      expect(e.message).not.toContain('QUALTRICS_DATACENTER');
+      expect(e.message).not.toContain('r4nd0m');
+    });
+  });
+
+  it('names the secret\'s "datacenter" when it is not a datacenter id (the stack set no QUALTRICS_DATACENTER)', async () => {
+    secrets.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ clientId: 'cid', clientSecret: 'csecret', datacenter: 'https://iad1' }),
+    });
+    const failure = qualtricsSettings(env('arn:secret:bad-dc'));
+    await expect(failure).rejects.toMatchObject({ setting: 'QUALTRICS_SECRET_ARN' });
+    await failure.catch((e: Error) => {
+      expect(e.message).toMatch(/"datacenter" must be a datacenter id/);
+      expect(e.message).not.toContain('QUALTRICS_DATACENTER');
+    });
+  });
+
+  it('takes the datacenter the stack set (-c datacenter) over the placeholder', async () => {
+    secrets.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({
+        clientId: 'cid',
+        clientSecret: 'csecret',
+        datacenter: SECRET_PLACEHOLDERS.datacenter,
+      }),
+    });
+    await expect(
+      qualtricsSettings({ ...env('arn:secret:dc-from-stack'), QUALTRICS_DATACENTER: 'fra1' }),
+    ).resolves.toMatchObject({ origin: 'https://fra1.qualtrics.com', clientId: 'cid' });
   });
 });
 

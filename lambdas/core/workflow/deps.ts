@@ -3,7 +3,13 @@ import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { z } from 'zod';
 import { dynamoDocumentClient, s3Client } from '../aws-clients';
 import { isRetryableAwsError } from '../aws-errors';
-import { type QualtricsSettings, qualtricsSettingsFromEnv, targetUtilizationFromEnv } from '../config';
+import {
+  originFromEnv,
+  type QualtricsSettings,
+  qualtricsSettingsFromEnv,
+  SECRET_PLACEHOLDERS,
+  targetUtilizationFromEnv,
+} from '../config';
 import { ConfigError, DsrError, ErrorNames } from '../errors';
 import { eventPublisherFromEnv } from '../events';
 import { exportWriterFromEnv } from '../export-writer';
@@ -136,12 +142,45 @@ export async function qualtricsSettings(env: NodeJS.ProcessEnv = process.env): P
       'the Qualtrics secret must be JSON {"clientId", "clientSecret", "datacenter"}',
     );
   }
+  const datacenter = env.QUALTRICS_DATACENTER?.trim() ? undefined : secret.data.datacenter;
+  assertSecretFields({ clientId: secret.data.clientId, datacenter }, env);
   return qualtricsSettingsFromEnv({
     ...env,
     QUALTRICS_CLIENT_ID: secret.data.clientId,
     QUALTRICS_CLIENT_SECRET: secret.data.clientSecret,
     QUALTRICS_DATACENTER: env.QUALTRICS_DATACENTER?.trim() || secret.data.datacenter,
   });
+}
+
+/**
+ * A problem with a value the secret supplies is named by the secret and its field: the user set no
+ * QUALTRICS_* variable in Lambda, the stack did. (The values are not echoed: the field names suffice.)
+ */
+function assertSecretFields(fields: { clientId: string; datacenter?: string }, env: NodeJS.ProcessEnv): void {
+  const secret = `the Qualtrics secret (${QUALTRICS_SECRET_ENV})`;
+  const fix = 'store your OAuth client there (docs/deploy.md, "Store the Qualtrics secret")';
+  const placeholders = (Object.keys(SECRET_PLACEHOLDERS) as Array<keyof typeof SECRET_PLACEHOLDERS>).filter(
+    (k) => fields[k] === SECRET_PLACEHOLDERS[k],
+  );
+  if (placeholders.length > 0) {
+    throw new ConfigError(
+      QUALTRICS_SECRET_ENV,
+      `${secret} still holds its placeholder in ${placeholders.map((f) => `"${f}"`).join(' and ')}: ${fix}`,
+    );
+  }
+  if (env.QUALTRICS_BASE_URL?.trim()) return;
+  if (fields.datacenter === undefined && !env.QUALTRICS_DATACENTER?.trim()) {
+    throw new ConfigError(QUALTRICS_SECRET_ENV, `${secret} has no "datacenter" (e.g. "iad1"): ${fix}`);
+  }
+  if (fields.datacenter === undefined) return;
+  try {
+    originFromEnv({ QUALTRICS_DATACENTER: fields.datacenter });
+  } catch {
+    throw new ConfigError(
+      QUALTRICS_SECRET_ENV,
+      `${secret}: "datacenter" must be a datacenter id such as iad1, fra1 or ca1 (optionally <org>.<dc>)`,
+    );
+  }
 }
 
 /** The limiter's tenant: one set of buckets per Qualtrics datacenter (or host) and OAuth client. */
