@@ -18,6 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAws, startLocalAws } from '../../../local/aws';
 import schema from '../../../schemas/manifest.schema.json';
+import { createApi } from '../api/service';
 import { s3Client } from '../aws-clients';
 import { InputError } from '../errors';
 import { emailSha256 } from '../privacy';
@@ -402,6 +403,60 @@ describe('server-side encryption (asserted on the requests: s3rver does not echo
     const input = mock.commandCalls(PutObjectCommand)[0]?.args[0].input;
     expect(input?.ServerSideEncryption).toBe('AES256');
     expect(input?.SSEKMSKeyId).toBeUndefined();
+    mock.restore();
+  });
+});
+
+describe('an expired bundle read by a role whose s3:ListBucket is limited to a prefix', () => {
+  // S3 answers a missing key with 403 to such a role (the GetObject carries no s3:prefix).
+  const denied = () =>
+    Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+
+  it('reads as missing when a listing of that key finds nothing, and as denied otherwise', async () => {
+    const client = new S3Client({ region: 'us-east-1' });
+    const mock = mockClient(client);
+    const reader = new ExportWriter({ s3: client, bucket: 'b' });
+    mock.on(GetObjectCommand).rejects(denied());
+    mock.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
+    await expect(reader.readJson(manifestKey('r1'))).resolves.toBeUndefined();
+    expect(mock.commandCalls(ListObjectsV2Command)[0]?.args[0].input).toMatchObject({
+      Bucket: 'b',
+      Prefix: manifestKey('r1'),
+    });
+
+    // The object is there: a real denial (a KMS key or bucket policy), never reported as expired.
+    mock.on(ListObjectsV2Command).resolves({ Contents: [{ Key: manifestKey('r1') }] });
+    await expect(reader.readJson(manifestKey('r1'))).rejects.toMatchObject({ name: 'AccessDenied' });
+    // The listing is denied too: the original denial stands.
+    mock.on(ListObjectsV2Command).rejects(denied());
+    await expect(reader.readJson(manifestKey('r1'))).rejects.toMatchObject({ name: 'AccessDenied' });
+    mock.restore();
+  });
+
+  it('GET /requests/{id}/export answers 410 EXPORT_EXPIRED, not 500', async () => {
+    const client = new S3Client({ region: 'us-east-1' });
+    const mock = mockClient(client);
+    mock.on(GetObjectCommand).rejects(denied());
+    mock.on(ListObjectsV2Command).resolves({ KeyCount: 0 });
+    const requestId = randomUUID();
+    const handle = createApi({
+      store: {
+        get: async () => ({ requestId, type: 'access', status: 'COMPLETED' }) as never,
+      } as never,
+      starter: { start: async () => ({ executionName: 'x' }) } as never,
+      bundles: new ExportWriter({ s3: client, bucket: 'b' }),
+      checkConnection: async () => {
+        throw new Error('not used');
+      },
+    });
+    const res = await handle({
+      method: 'GET',
+      path: `/requests/${requestId}/export`,
+      headers: {},
+      body: null,
+    });
+    expect(res.statusCode).toBe(410);
+    expect(JSON.parse(String(res.body))).toMatchObject({ error: { code: 'EXPORT_EXPIRED' } });
     mock.restore();
   });
 });

@@ -8,6 +8,7 @@ import {
   CopyObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   paginateListObjectsV2,
   type S3Client,
@@ -370,9 +371,29 @@ export class ExportWriter {
       return out.Body as Readable;
     } catch (e) {
       if (isNoSuchKey(e)) return undefined;
+      // S3 answers a missing key with 403, not 404, to a caller whose s3:ListBucket does not cover
+      // that request (ours is limited to the exports/ prefix, which a GetObject does not carry):
+      // an expired bundle looks like a denial. A listing of exactly that key tells them apart.
+      if (isAccessDenied(e) && !(await this.isListed(key).catch(() => true))) return undefined;
       throw e;
     }
   }
+
+  /** Whether `key` exists, by a listing of that exact prefix (allowed where GetObject's 404 is not). */
+  private async isListed(key: string): Promise<boolean> {
+    const out = await this.s3.send(
+      new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 }),
+    );
+    return (out.Contents ?? []).some((o) => o.Key === key);
+  }
+}
+
+function isAccessDenied(e: unknown): boolean {
+  const name = (e as { name?: string })?.name;
+  return (
+    name === 'AccessDenied' ||
+    (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 403
+  );
 }
 
 function metadataOf(o: StoredObject): Record<string, string> {
