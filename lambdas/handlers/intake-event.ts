@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { ApiError, MAX_BODY_BYTES, submitRequest, validateCreateRequest } from '../core/api';
+import { InputError } from '../core/errors';
 import type { CreateRequestInput } from '../core/request-store';
 import { workflowDeps } from '../core/workflow/deps';
 import { workflowStarter } from '../core/workflow-starter';
@@ -8,9 +9,11 @@ import { stepLogger } from '../middleware';
 
 /**
  * EventBridge `Privacy Request Submitted` → a request, validated exactly like `POST /requests`,
- * recorded and started. An invalid event is logged by its code only and dropped (retrying it
- * cannot help); a failure to record or start is thrown, so Lambda retries the event — the event
- * id is the default idempotency key, so a retried event never makes a second request.
+ * recorded and started. Every failure is thrown, so the event is never silently lost: a failure to
+ * record or start is retried by Lambda (the event id is the default idempotency key, so a retried
+ * event never makes a second request); an invalid event fails the same way on every attempt and
+ * then lands in the intake dead-letter queue, whose alarm tells the operator (docs/deploy.md).
+ * The error names the rule the event broke and its code, never a value from it.
  */
 
 export const INTAKE_DETAIL_TYPE = 'Privacy Request Submitted';
@@ -18,9 +21,22 @@ export const INTAKE_DETAIL_TYPE = 'Privacy Request Submitted';
 // The shared logger: JSON lines, silent outside Lambda unless POWERTOOLS_LOG_LEVEL asks, emails scrubbed.
 const logger = stepLogger.createChild({ persistentKeys: { handler: 'intakeEvent' } });
 
-export type IntakeResult =
-  | { accepted: true; requestId: string; status: string; created: boolean }
-  | { accepted: false; code: string };
+export interface IntakeResult {
+  accepted: true;
+  requestId: string;
+  status: string;
+  created: boolean;
+}
+
+/** An event no attempt can accept: thrown so that Lambda parks it in the dead-letter queue. */
+export class IntakeRejectedError extends InputError {
+  constructor(
+    readonly rejection: string,
+    reason: string,
+  ) {
+    super(`privacy request event rejected (${rejection}): ${reason}`);
+  }
+}
 
 export async function handleIntakeEvent(event: EventBridgeEvent<string, unknown>): Promise<IntakeResult> {
   let input: CreateRequestInput;
@@ -30,7 +46,7 @@ export async function handleIntakeEvent(event: EventBridgeEvent<string, unknown>
     if (!(err instanceof ApiError)) throw err;
     // The message names the rule broken but never the value; the code alone is enough to alert on.
     logger.warn('privacy request event rejected', { code: err.code, eventId: safeEventId(event) });
-    return { accepted: false, code: err.code };
+    throw new IntakeRejectedError(err.code, err.message);
   }
   try {
     const { record, created, status } = await submitRequest(
@@ -40,11 +56,11 @@ export async function handleIntakeEvent(event: EventBridgeEvent<string, unknown>
     logger.info('privacy request event accepted', { requestId: record.requestId, created, status });
     return { accepted: true, requestId: record.requestId, status, created };
   } catch (err) {
-    // Bad input the store caught (an idempotency key reused for another request): drop the event.
+    // Bad input the store caught (an idempotency key reused for another request): reject the event.
     if (err instanceof ApiError ? err.status < 500 : (err as Error)?.name === 'Input.Invalid') {
       const code = String((err as { code?: unknown }).code ?? 'INVALID_INPUT');
       logger.warn('privacy request event rejected', { code, eventId: safeEventId(event) });
-      return { accepted: false, code };
+      throw new IntakeRejectedError(code, (err as Error).message);
     }
     logger.error('privacy request event failed', {
       errorName: (err as Error)?.name ?? 'Error',

@@ -1,7 +1,12 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { workflowDeps } from '../../lambdas/core/workflow/deps';
-import { handleIntakeEvent, handler, INTAKE_DETAIL_TYPE } from '../../lambdas/handlers/intake-event';
+import {
+  handleIntakeEvent,
+  handler,
+  INTAKE_DETAIL_TYPE,
+  IntakeRejectedError,
+} from '../../lambdas/handlers/intake-event';
 import { type ApiWorld, startApiWorld } from './harness';
 
 // Outside Lambda the handlers log nothing unless asked: ask, so the log scans below see their lines.
@@ -81,8 +86,10 @@ describe('intake events', () => {
   });
 
   it('runs as a middy handler too', async () => {
-    const result = await handler(event({ type: 'access', email: 'x' }), {} as never);
-    expect(result).toEqual({ accepted: false, code: 'INVALID_BODY' });
+    await expect(handler(event({ type: 'access', email: 'x' }), {} as never)).rejects.toMatchObject({
+      name: 'Input.Invalid',
+      rejection: 'INVALID_BODY',
+    });
   });
 
   const invalid: Array<[string, EventBridgeEvent<string, unknown>, string]> = [
@@ -109,11 +116,16 @@ describe('intake events', () => {
     ],
   ];
 
-  it('drops each invalid event with its code: nothing recorded, nothing started, no email logged', async () => {
+  it('fails each invalid event with its code, so Lambda parks it in the dead-letter queue: nothing recorded, nothing started, no email in the error or the logs', async () => {
     const before = await w.countRequestItems();
     const starts = w.starts.length;
     for (const [label, e, code] of invalid) {
-      expect(await handleIntakeEvent(e), label).toEqual({ accepted: false, code });
+      const failure = handleIntakeEvent(e);
+      await expect(failure, label).rejects.toBeInstanceOf(IntakeRejectedError);
+      await failure.catch((err: IntakeRejectedError) => {
+        expect(err.rejection, label).toBe(code);
+        expect(err.message.toLowerCase(), label).not.toContain(CANARY);
+      });
     }
     expect(await w.countRequestItems()).toBe(before);
     expect(w.starts).toHaveLength(starts);
@@ -122,12 +134,11 @@ describe('intake events', () => {
     expect(output.toLowerCase()).not.toContain(CANARY);
   });
 
-  it('drops an event whose key was used for another request', async () => {
+  it('fails an event whose key was used for another request', async () => {
     await handleIntakeEvent(event({ type: 'access', email: EMAIL, idempotencyKey: 'reused-key' }));
-    const other = await handleIntakeEvent(
-      event({ type: 'deletion', email: EMAIL, idempotencyKey: 'reused-key' }),
-    );
-    expect(other).toEqual({ accepted: false, code: 'IDEMPOTENCY_CONFLICT' });
+    await expect(
+      handleIntakeEvent(event({ type: 'deletion', email: EMAIL, idempotencyKey: 'reused-key' })),
+    ).rejects.toMatchObject({ rejection: 'IDEMPOTENCY_CONFLICT' });
     for (const id of w.workflows.running()) await w.workflows.settled(id);
   });
 });

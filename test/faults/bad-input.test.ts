@@ -6,7 +6,11 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dynamoDocumentClient } from '../../lambdas/core/aws-clients';
-import { handleIntakeEvent, INTAKE_DETAIL_TYPE } from '../../lambdas/handlers/intake-event';
+import {
+  handleIntakeEvent,
+  INTAKE_DETAIL_TYPE,
+  IntakeRejectedError,
+} from '../../lambdas/handlers/intake-event';
 import { startLocalAws } from '../../local/aws';
 import { type ApiWorld, startApiWorld } from '../api/harness';
 import { runCli } from '../cli/run-cli';
@@ -122,14 +126,16 @@ function event(detail: unknown): EventBridgeEvent<string, unknown> {
   };
 }
 
+/** Refused with its code, thrown so that Lambda parks the event in the dead-letter queue. */
 async function expectDroppedEvent(detail: unknown, o: Omit<Outcome, 'refused'>): Promise<void> {
-  const result = await handleIntakeEvent(event(detail));
-  leaks.scan('event result', result);
-  outcomes.push({ ...o, refused: result.accepted === false });
-  expect(result).toEqual({
-    accepted: false,
-    code: expect.stringMatching(/^(INVALID_BODY|PAYLOAD_TOO_LARGE)$/),
-  });
+  const result = await handleIntakeEvent(event(detail)).catch((e: unknown) => e);
+  leaks.scan(
+    'event result',
+    result instanceof Error ? { name: result.name, message: result.message } : result,
+  );
+  outcomes.push({ ...o, refused: result instanceof IntakeRejectedError });
+  expect(result).toBeInstanceOf(IntakeRejectedError);
+  expect((result as IntakeRejectedError).rejection).toMatch(/^(INVALID_BODY|PAYLOAD_TOO_LARGE)$/);
 }
 
 async function expectCliExit2(args: string[], o: Omit<Outcome, 'refused'>): Promise<void> {
