@@ -192,6 +192,42 @@ describe('one worker (fake clock)', () => {
   });
 });
 
+describe('late DynamoDB answers (fake clock: every answer arrives 10 s after its request)', () => {
+  it('judges each slot against the time its call is sent: calls granted one interval apart leave one interval apart', async () => {
+    const clock = { t: T0 };
+    const lateMs = 10_000;
+    // The doc answers as the real one does, but the clock has moved on by lateMs when it does.
+    const late = {
+      send: async (command: unknown) => {
+        const sentAt = clock.t;
+        try {
+          return await (db.doc.send as (c: unknown) => Promise<unknown>)(command);
+        } finally {
+          clock.t = Math.max(clock.t, sentAt + lateMs);
+        }
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const limiter = new RateLimiter({
+      doc: late,
+      tableName: TABLE,
+      tenant: `iad1#${randomUUID()}`,
+      targetUtilization: 0.75,
+      burst: 1,
+      now: () => clock.t,
+    });
+    // createErasureRequest: T = 4000 ms, burst 1. Five callers at once, as five Lambdas would be.
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => limiter.acquire('createErasureRequest')),
+    );
+    // When each call leaves: now if admitted, else at the instant it was told to come back (its slot).
+    const leaves = results.map((r) => (r.admitted ? r.at : r.retryAt)).sort((a, b) => a - b);
+    const gaps = leaves.slice(1).map((t, i) => t - (leaves[i] as number));
+    expect(results.filter((r) => r.admitted).length).toBeGreaterThanOrEqual(1);
+    for (const gap of gaps)
+      expect(gap, `leaves at ${leaves.map((t) => t - T0)}`).toBeGreaterThanOrEqual(4000);
+  });
+});
+
 describe('two buckets and two tenants', () => {
   it('denies an endpoint with room when the brand bucket is exhausted', async () => {
     // Brand: 3000/min × 0.75 → T = 27 ms; with burst 1 one call empties it for 27 ms.
