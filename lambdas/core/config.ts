@@ -97,3 +97,111 @@ export function targetUtilizationFromEnv(env: NodeJS.ProcessEnv = process.env): 
   }
   return value;
 }
+
+/**
+ * Every environment setting the connector reads, in the CLI and in Lambda: the one list. A
+ * `QUALTRICS_*` or `QDSR_*` variable not in it is most likely a typo of one that is (README,
+ * "Configuration"; docs/deploy.md lists those the stack sets).
+ */
+export const KNOWN_SETTINGS = [
+  // Qualtrics (README "Configuration")
+  'QUALTRICS_BASE_URL',
+  'QUALTRICS_DATACENTER',
+  'QUALTRICS_CLIENT_ID',
+  'QUALTRICS_CLIENT_SECRET',
+  'QUALTRICS_SECRET_ARN',
+  'QDSR_TARGET_UTILIZATION',
+  'QDSR_DELETION_DONE',
+  'QDSR_QUALTRICS_TIMEOUT_MS',
+  // The local runtime
+  'QDSR_LOCAL_CONCURRENCY',
+  'QDSR_WAIT_SCALE',
+  // Set by the stack (or the local runtime) for the functions
+  'QDSR_LIMITER_TABLE',
+  'QDSR_REQUESTS_TABLE',
+  'QDSR_EXPORT_BUCKET',
+  'QDSR_EXPORT_KMS_KEY_ID',
+  'QDSR_EVENT_BUS',
+  'QDSR_ACCESS_STATE_MACHINE_ARN',
+  'QDSR_DELETION_STATE_MACHINE_ARN',
+] as const;
+
+const SETTING_PREFIXES = ['QUALTRICS_', 'QDSR_'] as const;
+
+export interface UnknownSetting {
+  name: string;
+  /** The known setting it most likely meant. */
+  closest: string;
+}
+
+/** `QUALTRICS_*` / `QDSR_*` variables of `env` that are no known setting, each with the closest known one. */
+export function unknownSettings(env: NodeJS.ProcessEnv = process.env): UnknownSetting[] {
+  const known = new Set<string>(KNOWN_SETTINGS);
+  return Object.keys(env)
+    .filter((name) => SETTING_PREFIXES.some((p) => name.startsWith(p)) && !known.has(name))
+    .sort()
+    .map((name) => ({ name, closest: closestSetting(name) }));
+}
+
+/** The known setting nearest to `name`: an abbreviation (QUALTRICS_DC) counts as near its full form. */
+export function closestSetting(name: string): string {
+  const suffix = (n: string) => n.slice((SETTING_PREFIXES.find((p) => n.startsWith(p)) ?? '').length);
+  const score = (known: string): number => {
+    const a = suffix(name);
+    const b = suffix(known);
+    let d = editDistance(a, b);
+    // Letters in order of the known name (DC → DATACENTER, CLIENTID → CLIENT_ID): an abbreviation.
+    // A part of the known name (TIMEOUT_MS → QDSR_QUALTRICS_TIMEOUT_MS) too.
+    const abbreviates = a.length >= 2 && ((isSubsequence(a, b) && a[0] === b[0]) || b.includes(a));
+    if (abbreviates) d = Math.min(d, 1 + (b.length - a.length) / 10);
+    // The other prefix (QDSR_DATACENTER for QUALTRICS_DATACENTER) costs a little.
+    if (suffix(name) !== name && !known.startsWith(name.slice(0, name.length - a.length))) d += 0.5;
+    return d;
+  };
+  let best: string = KNOWN_SETTINGS[0];
+  let bestScore = Number.POSITIVE_INFINITY;
+  for (const known of KNOWN_SETTINGS) {
+    const sc = score(known);
+    if (sc < bestScore) {
+      best = known;
+      bestScore = sc;
+    }
+  }
+  return best;
+}
+
+function isSubsequence(short: string, long: string): boolean {
+  let i = 0;
+  for (const c of long) if (c === short[i]) i++;
+  return i === short.length;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = row;
+  }
+  return prev[b.length] as number;
+}
+
+/**
+ * OAuth credentials without a Qualtrics to send them to would run everything against the built-in
+ * simulator, silently (a misspelled QUALTRICS_DATACENTER "completes" a deletion there): refuse.
+ */
+export function assertQualtricsTarget(env: NodeJS.ProcessEnv = process.env): void {
+  if (qualtricsConfigured(env)) return;
+  const set = (['QUALTRICS_CLIENT_ID', 'QUALTRICS_CLIENT_SECRET'] as const).filter((k) => env[k]?.trim());
+  if (set.length === 0) return;
+  throw new ConfigError(
+    'QUALTRICS_BASE_URL or QUALTRICS_DATACENTER',
+    `${set.join(' and ')} ${set.length > 1 ? 'are' : 'is'} set, but neither QUALTRICS_BASE_URL nor QUALTRICS_DATACENTER: set one of them to reach your Qualtrics tenant, or unset ${set.join(' and ')} to use the built-in simulator`,
+  );
+}

@@ -1,5 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { HandlerName } from '../catalog';
+import { unknownSettings } from '../core/config';
 import { workflowDeps } from '../core/workflow/deps';
 import type { StepEnv } from '../core/workflow/env';
 import { stepErrors } from './errors';
@@ -12,10 +13,19 @@ export { parseStepEvent } from './parse';
 /** The Lambda context a step handler sees: the invocation's logger and the step's dependencies. */
 export type StepContext = LoggedContext & { env: StepEnv };
 
+let settingsChecked = false;
+
 /** Puts the step's dependencies (with the invocation's logger) on `context.env`. */
 export function stepDependencies(): MiddlewareObj<unknown, unknown, Error, StepContext> {
   return {
     before: (request) => {
+      if (!settingsChecked) {
+        // Once per container: a misspelled setting is ignored, so say so (names only, never values).
+        settingsChecked = true;
+        for (const u of unknownSettings()) {
+          request.context.log.warn('unknown setting ignored', { setting: u.name, closest: u.closest });
+        }
+      }
       request.context.env = { ...workflowDeps(), log: request.context.log };
     },
   };

@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { assertQualtricsTarget, unknownSettings } from '../../lambdas/core/config';
 import { ConfigError, isDsrError } from '../../lambdas/core/errors';
 import { scrubPii } from '../../lambdas/core/request-store/scrub';
 import * as healthCmd from './commands/health';
@@ -110,7 +111,10 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.Ok;
   let pending: Promise<void> | undefined;
   const program = buildProgram((action) => {
-    pending = action().then(
+    pending = (async () => {
+      checkSettings();
+      return action();
+    })().then(
       (code) => {
         exitCode = code;
       },
@@ -139,6 +143,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (pending) await pending;
   return exitCode;
+}
+
+/**
+ * Before any command: a warning for each unknown QUALTRICS_* / QDSR_* variable (a typo would
+ * otherwise be ignored), and exit 3 for credentials with no Qualtrics to send them to.
+ */
+function checkSettings(): void {
+  for (const u of unknownSettings()) {
+    process.stderr.write(
+      `qualtrics-dsr: warning: ${u.name} is not a qualtrics-dsr setting (ignored); did you mean ${u.closest}?\n`,
+    );
+  }
+  assertQualtricsTarget();
 }
 
 function reportError(err: unknown): number {

@@ -263,6 +263,44 @@ describe('qualtrics-dsr against another Qualtrics server (QUALTRICS_BASE_URL)', 
   });
 });
 
+describe('never a silent simulator', () => {
+  const dir = join(root, 'no-target');
+  const requestId = '6f1c3a9e-2b7d-4c1e-9a5f-0d8b7e6c5a41';
+
+  it('OAuth credentials but neither QUALTRICS_BASE_URL nor QUALTRICS_DATACENTER: every command exits 3 naming both', async () => {
+    // A misspelled datacenter (QUALTRICS_DC) would otherwise run against the built-in simulator.
+    const env = cleanEnv({
+      QUALTRICS_DC: 'iad1',
+      QUALTRICS_CLIENT_ID: 'id',
+      QUALTRICS_CLIENT_SECRET: 'not-a-secret-7c',
+    });
+    const commands = [
+      ['access', SEEDED_SUBJECT],
+      ['delete', SEEDED_SUBJECT, '--dry-run'],
+      ['status', requestId],
+      ['retry', requestId],
+      ['health'],
+      ['serve', '--port', '0'],
+      ['simulator', '--port', '0'],
+    ];
+    const runs = await Promise.all(
+      commands.map((args) => runCli([...args, ...(args[0] === 'simulator' ? [] : ['--data-dir', dir])], env)),
+    );
+    for (const [i, r] of runs.entries()) {
+      const label = commands[i]?.[0];
+      expect(r.code, `${label}: ${r.stderr}`).toBe(3);
+      expect(r.stderr, label).toMatch(/QUALTRICS_BASE_URL/);
+      expect(r.stderr, label).toMatch(/QUALTRICS_DATACENTER/);
+      // The typo is named, with the setting it most likely meant.
+      expect(r.stderr, label).toContain('QUALTRICS_DC is not a qualtrics-dsr setting');
+      expect(r.stderr, label).toContain('did you mean QUALTRICS_DATACENTER?');
+      expect(r.stderr, label).not.toMatch(/\bat .+\.(ts|js):\d+/);
+      expect(r.stdout, label).toBe('');
+    }
+    expect(await recordedRequests(dir)).toBe(0);
+  });
+});
+
 describe('qualtrics-dsr simulator', () => {
   it('serves the Qualtrics API on its own until SIGINT; health --json against it exits 0', async () => {
     const child = spawn(process.execPath, [BIN, 'simulator', '--port', '0'], {

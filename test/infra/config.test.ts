@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,6 +9,9 @@ import {
   SettingsError,
   settingsFromContext,
 } from '../../infra/config';
+import { FUNCTION_ENV } from '../../infra/constructs/functions';
+import { REPO_ROOT } from '../../infra/paths';
+import { KNOWN_SETTINGS } from '../../lambdas/core/config';
 import { synth } from './support';
 
 const from = (context: Record<string, unknown>) => settingsFromContext((key) => context[key]);
@@ -128,5 +133,25 @@ describe('renamed context keys', () => {
       Match.stringLikeRegexp('context "pollSchedule" is deprecated: rename it to "connectionCheckSchedule"'),
     );
     s.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+  });
+});
+
+describe('the one list of settings', () => {
+  it('knows every variable the stack sets and every QDSR_/QUALTRICS_ variable README and docs/deploy.md name', () => {
+    const known = new Set<string>(KNOWN_SETTINGS);
+    for (const name of Object.values(FUNCTION_ENV)) {
+      if (/^(QDSR|QUALTRICS)_/.test(name)) expect(known.has(name), name).toBe(true);
+    }
+    const docs = ['README.md', 'docs/deploy.md']
+      .map((f) => readFileSync(join(REPO_ROOT, f), 'utf8'))
+      .join('\n');
+    // The first cell of each table row: the Configuration table, the variables the stack sets.
+    const firstCells = docs
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .map((l) => l.split('|')[1] ?? '');
+    const named = new Set(firstCells.flatMap((c) => c.match(/(QDSR|QUALTRICS)_[A-Z0-9_]+/g) ?? []));
+    expect(named.size).toBeGreaterThan(10);
+    for (const name of named) expect(known.has(name), name).toBe(true);
   });
 });
