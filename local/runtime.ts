@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { qualtricsConfigured, qualtricsSettingsFromEnv } from '../lambdas/core/config';
 import { ConfigError } from '../lambdas/core/errors';
 import { startLocalAws } from './aws';
+import { portInUseError, unusableDirError } from './cli/local-faults';
 import { localConcurrencyFromEnv } from './engine/workflows';
 import { SIMULATOR_CLIENT, type Simulator, startSimulator } from './simulator';
 
@@ -62,7 +63,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       waitScale = options.waitScale ?? 1;
     } else {
       waitScale = options.waitScale ?? SIMULATOR_WAIT_SCALE;
-      simulator = await startSimulator({ timeScale: waitScale, port: options.simulatorPort ?? 0 });
+      const port = options.simulatorPort ?? 0;
+      simulator = await startSimulator({ timeScale: waitScale, port }).catch((err: unknown) => {
+        throw portInUseError(err, port);
+      });
       closers.push(() => simulator!.close());
       target = 'simulator';
       origin = simulator.url;
@@ -75,7 +79,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
     env.QDSR_WAIT_SCALE = String(waitScale);
     if (options.storage !== false) {
-      const aws = await startLocalAws({ dataDir });
+      let aws: Awaited<ReturnType<typeof startLocalAws>>;
+      try {
+        aws = await startLocalAws({ dataDir });
+      } catch (err) {
+        throw unusableDirError(err, dataDir, '--data-dir');
+      }
       closers.push(() => aws.close());
       aws.applyEnv();
     }

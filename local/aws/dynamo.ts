@@ -6,6 +6,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { ConfigError } from '../../lambdas/core/errors';
 import { TABLE_PARTITION_KEY } from '../../lambdas/core/tables';
 import { closeHttpServer, listenOnLoopback } from './servers';
 
@@ -93,9 +94,9 @@ async function assertLevelDbUnlocked(path: string): Promise<void> {
   } catch (e) {
     const code = (e as { cause?: { code?: string } }).cause?.code;
     if (code === 'LEVEL_LOCKED') {
-      throw new Error(
-        `the data dir ${path} is in use by another qualtrics-dsr process (stop it or choose another --data-dir)`,
-        { cause: e },
+      throw new ConfigError(
+        '--data-dir',
+        `the data dir ${path} is in use by another qualtrics-dsr process: stop it, or choose another --data-dir`,
       );
     }
     throw e;

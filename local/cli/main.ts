@@ -80,6 +80,13 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
       run(async () => requests.retry(requestId, o)),
     );
 
+  common(program.command('export').argument('<requestId>', 'a COMPLETED access request'))
+    .description("copy a completed access request's bundle from the data dir to <dir>/<requestId>/")
+    .option('--out <dir>', 'copy the bundle to <dir>/<requestId>/', './exports')
+    .action(async (requestId: string, o: CommonOptions & { out: string }) =>
+      run(async () => requests.exportBundle(requestId, o)),
+    );
+
   common(program.command('health'))
     .description('check the Qualtrics connection: token, whoami, granted vs required scopes')
     .action(async (o: CommonOptions) => run(async () => healthCmd.health(o)));

@@ -90,7 +90,7 @@ describe('qualtrics-dsr serve', () => {
     expect(await s.exited).toBe(0);
   });
 
-  it('refuses a port that is taken, with exit code 2', async () => {
+  it('refuses a port that is taken, with exit code 3 (configuration, README)', async () => {
     const first = await startServe();
     try {
       const port = new URL(first.url).port;
@@ -110,8 +110,8 @@ describe('qualtrics-dsr serve', () => {
         err += String(d);
       });
       const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
-      expect(code).toBe(2);
-      expect(err).toMatch(new RegExp(`port ${port} on 127.0.0.1 is in use`));
+      expect(code).toBe(3);
+      expect(err).toMatch(new RegExp(`port ${port} on 127.0.0.1 is in use.*--port`));
     } finally {
       first.child.kill('SIGINT');
       await first.exited;

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ErrorNames, QualtricsError } from '../../../lambdas/core/errors';
 import {
   normalizeRequestId,
@@ -6,11 +7,13 @@ import {
   validate,
 } from '../../../lambdas/core/request-contract';
 import type { RequestRecord } from '../../../lambdas/core/request-store';
+import { exportPrefix, manifestKey } from '../../../lambdas/core/tables';
 import { workflowDeps } from '../../../lambdas/core/workflow/deps';
 import { errorCode } from '../../../lambdas/core/workflow/record';
 import { runWorkflow } from '../../engine/workflows';
 import { type Runtime, startRuntime } from '../../runtime';
 import { CliError, ExitCode } from '../exit-codes';
+import { unusableDirError } from '../local-faults';
 import type { CommonOptions } from '../main';
 import { createProgress, type Progress } from '../progress';
 import { connectionError } from './health';
@@ -100,14 +103,25 @@ async function runToEnd(
   }
   if (run.status === 'SUCCEEDED' && record.status === 'COMPLETED') {
     const summary = { ...(run.output as Record<string, unknown>) };
+    let notCopied: CliError | undefined;
     if (type === 'access') {
-      const localDir = await deps.writer.copyBundleTo(requestId, out ?? './exports');
       const exp = (summary.export ?? {}) as Record<string, unknown>;
+      let localDir: string | null = null;
+      try {
+        localDir = await copyBundle(requestId, out ?? DEFAULT_OUT);
+      } catch (err) {
+        // The request is done and its bundle is safe in the data dir: say how to copy it again.
+        notCopied = new CliError(
+          ExitCode.ConfigOrConnection,
+          `request ${requestId} is COMPLETED, but its bundle was not copied: ${(err as Error).message}. Copy it with: qualtrics-dsr export ${requestId} --out DIR`,
+        );
+      }
       summary.export = { bucket: exp.bucket, prefix: exp.prefix, localDir };
     }
     progress.line(`request ${requestId}: COMPLETED`);
     progress.done();
     print(o, summary, humanSummary(summary));
+    if (notCopied) throw notCopied;
     return ExitCode.Ok;
   }
   const failed = failedSummary(record);
@@ -119,6 +133,60 @@ async function runToEnd(
     `request ${requestId} FAILED: ${failed.error.message}\n  retry with: qualtrics-dsr retry ${requestId}\n`,
   );
   return ExitCode.RequestFailed;
+}
+
+const DEFAULT_OUT = './exports';
+
+/** Copies a stored bundle to `<out>/<requestId>/`; an unusable `--out` is a configuration error naming it. */
+async function copyBundle(requestId: string, out: string): Promise<string> {
+  try {
+    return await workflowDeps().writer.copyBundleTo(requestId, out);
+  } catch (err) {
+    const mapped = unusableDirError(err, resolve(out), '--out');
+    throw mapped instanceof Error ? mapped : err;
+  }
+}
+
+/**
+ * `export <requestId> --out DIR`: copies the bundle of a COMPLETED access request from the data dir
+ * again (the copy after the run failed, or another copy is wanted).
+ */
+export async function exportBundle(idArgument: string, o: CommonOptions & { out: string }): Promise<number> {
+  const requestId = requestIdArgument(idArgument);
+  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale, qualtrics: false });
+  try {
+    const record = await knownRequest(requestId);
+    if (record.type !== 'access') {
+      throw new CliError(
+        ExitCode.BadInput,
+        `request ${requestId} is a deletion: only access requests have a bundle`,
+      );
+    }
+    if (record.status !== 'COMPLETED') {
+      throw new CliError(
+        ExitCode.BadInput,
+        `request ${requestId} is ${record.status}: its bundle exists once it is COMPLETED`,
+      );
+    }
+    const writer = workflowDeps().writer;
+    if (!(await writer.readJson(manifestKey(requestId)))) {
+      throw new CliError(
+        ExitCode.RequestFailed,
+        `the bundle of request ${requestId} is no longer in ${runtime.dataDir}`,
+      );
+    }
+    const localDir = await copyBundle(requestId, o.out);
+    const summary = {
+      requestId,
+      type: record.type,
+      status: record.status,
+      export: { bucket: writer.bucket, prefix: exportPrefix(requestId), localDir },
+    };
+    print(o, summary, `request ${requestId}: bundle copied to ${localDir}\n`);
+    return ExitCode.Ok;
+  } finally {
+    await runtime.close();
+  }
 }
 
 export function failedSummary(record: RequestRecord) {

@@ -2,7 +2,8 @@ import { setWorkflowStarter } from '../../../lambdas/core/workflow-starter';
 import { type BackgroundWorkflows, createBackgroundWorkflows } from '../../api/background-workflows';
 import { type ApiServer, startApiServer } from '../../api/server';
 import { startRuntime } from '../../runtime';
-import { CliError, ExitCode } from '../exit-codes';
+import { ExitCode } from '../exit-codes';
+import { portInUseError } from '../local-faults';
 
 /**
  * `qualtrics-dsr serve`: the HTTP API of BRIEF §4 on 127.0.0.1, routed to the same `api` handler
@@ -28,13 +29,7 @@ export async function serve(o: { dataDir: string; waitScale?: number; port: numb
   } catch (err) {
     setWorkflowStarter(undefined);
     await runtime.close();
-    if ((err as { code?: string }).code === 'EADDRINUSE') {
-      throw new CliError(
-        ExitCode.BadInput,
-        `port ${o.port} on 127.0.0.1 is in use: choose another with --port`,
-      );
-    }
-    throw err;
+    throw portInUseError(err, o.port);
   }
 
   process.stderr.write(

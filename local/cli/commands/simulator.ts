@@ -1,9 +1,12 @@
 import { SEEDED_SUBJECT, SIMULATOR_CLIENT, startSimulator } from '../../simulator';
 import { ExitCode } from '../exit-codes';
+import { portInUseError } from '../local-faults';
 
 /** `qualtrics-dsr simulator`: the built-in Qualtrics simulator on its own, until Ctrl-C. */
 export async function simulator(o: { port: number; timeScale: number }): Promise<number> {
-  const sim = await startSimulator({ port: o.port, timeScale: o.timeScale });
+  const sim = await startSimulator({ port: o.port, timeScale: o.timeScale }).catch((err: unknown) => {
+    throw portInUseError(err, o.port);
+  });
   // These are the simulator's fixed, public test credentials, not secrets.
   process.stderr.write(
     [
