@@ -26,7 +26,14 @@ export function stepDependencies(): MiddlewareObj<unknown, unknown, Error, StepC
           request.context.log.warn('unknown setting ignored', { setting: u.name, closest: u.closest });
         }
       }
-      request.context.env = { ...workflowDeps(), log: request.context.log };
+      const { getRemainingTimeInMillis } = request.context as { getRemainingTimeInMillis?: () => number };
+      request.context.env = {
+        ...workflowDeps(),
+        log: request.context.log,
+        ...(typeof getRemainingTimeInMillis === 'function'
+          ? { remainingTimeMs: () => getRemainingTimeInMillis.call(request.context) }
+          : {}),
+      };
     },
   };
 }

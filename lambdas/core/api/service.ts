@@ -17,6 +17,12 @@ import { submitRequest } from './submit';
  * recorded or started, and every answer is JSON.
  */
 
+/**
+ * `GET /health` answers within this, whatever Qualtrics, Secrets Manager or DynamoDB do: API Gateway
+ * gives up after 29 s, and a token, a whoami and their retries at 15 s each could take longer.
+ */
+export const HEALTH_DEADLINE_MS = 20_000;
+
 /** Longest life of a presigned export link (BRIEF §4: at most 15 minutes). */
 export const MAX_EXPORT_LINK_SECONDS = 900;
 
@@ -43,6 +49,8 @@ export interface ApiDeps {
   now?: () => Date;
   /** Life of export links; capped at 900. */
   exportLinkSeconds?: number;
+  /** How long `GET /health` waits for the connection check; default HEALTH_DEADLINE_MS. */
+  healthDeadlineMs?: number;
   /** One entry per request: route, status and codes only (no path, body or headers). */
   log?: (entry: ApiLogEntry) => void;
 }
@@ -182,9 +190,21 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
 
   async function health(): Promise<ApiResponse> {
     let report: ConnectionReport;
+    const deadlineMs = deps.healthDeadlineMs ?? HEALTH_DEADLINE_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new HealthDeadlineError(deadlineMs)), deadlineMs);
+    });
     try {
-      report = await deps.checkConnection();
+      report = await Promise.race([deps.checkConnection(), late]);
     } catch (err) {
+      if (err instanceof HealthDeadlineError) {
+        return jsonResponse(503, {
+          ok: false,
+          checkedAt: now().toISOString(),
+          error: { code: 'CONNECTION_CHECK_TIMEOUT', message: err.message },
+        });
+      }
       // Qualtrics' and our own messages are PII- and secret-free by construction (errors.ts).
       const code = isDsrError(err) ? err.code : 'CONNECTION_CHECK_FAILED';
       const message = isDsrError(err) ? err.message : 'the connection check failed';
@@ -196,6 +216,8 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
         { ok: false, checkedAt: now().toISOString(), error: { code, message } },
         headers,
       );
+    } finally {
+      clearTimeout(timer);
     }
     if (report.ok) return jsonResponse(200, report);
     return jsonResponse(503, {
@@ -254,5 +276,14 @@ function errorCode(response: ApiResponse): string | undefined {
     return (JSON.parse(response.body) as { error?: { code?: string } }).error?.code;
   } catch {
     return undefined;
+  }
+}
+
+class HealthDeadlineError extends Error {
+  constructor(ms: number) {
+    super(
+      `the connection check did not finish within ${ms / 1000} s (Qualtrics, Secrets Manager or DynamoDB answered too slowly)`,
+    );
+    this.name = 'HealthDeadlineError';
   }
 }

@@ -326,6 +326,59 @@ describe('getCustomerDataJob', () => {
 });
 
 describe('downloadCustomerDataFiles', () => {
+  it('stops before its Lambda timeout, and the next invocation resumes at the next file, not at file 0', async () => {
+    const requestId = await newRequest();
+    const download = vi.fn(async (_job: string, fileId: string) => ({
+      body: Readable.from([Buffer.from(`{"file":"${fileId}"}`)]),
+      contentType: 'application/json',
+    }));
+    const env = testEnv({ store, writer, api: fakeQualtrics({ downloadCustomerDataFile: download }) });
+    // 15 minutes at first; after the first file only 40 s are left, less than the stop margin.
+    const remaining = [900_000, 40_000];
+    const job = startedJob({
+      status: 'complete',
+      fileIds: ['F1', 'F2', 'F3'],
+      downloaded: false,
+      nextFileIndex: 0,
+    });
+    const first = await downloadCustomerDataFiles(
+      { ...env, remainingTimeMs: () => remaining[Math.min(download.mock.calls.length, 1)] as number },
+      { requestId, job },
+    );
+    expect(first).toMatchObject({
+      downloaded: false,
+      nextFileIndex: 1,
+      waitUntil: new Date(env.now()).toISOString(),
+    });
+    expect(download.mock.calls.map((c) => c[1])).toEqual(['F1']);
+
+    const second = await downloadCustomerDataFiles(
+      { ...env, remainingTimeMs: () => 900_000 },
+      { requestId, job: first },
+    );
+    expect(second).toMatchObject({ downloaded: true, nextFileIndex: 3 });
+    expect(download.mock.calls.map((c) => c[1])).toEqual(['F1', 'F2', 'F3']);
+    expect(await writer.readJson(customerDataFileKey(requestId, 'F3', 'json'))).toEqual({ file: 'F3' });
+  });
+
+  it('downloads at least one file per invocation, however little time is left', async () => {
+    const requestId = await newRequest();
+    const download = vi.fn(async () => ({
+      body: Readable.from([Buffer.from('{}')]),
+      contentType: 'application/json',
+    }));
+    const env = testEnv({ store, writer, api: fakeQualtrics({ downloadCustomerDataFile: download }) });
+    const job = startedJob({
+      status: 'complete',
+      fileIds: ['F1', 'F2'],
+      downloaded: false,
+      nextFileIndex: 1,
+    });
+    const out = await downloadCustomerDataFiles({ ...env, remainingTimeMs: () => 1_000 }, { requestId, job });
+    expect(out).toMatchObject({ downloaded: true, nextFileIndex: 2 });
+    expect(download).toHaveBeenCalledTimes(1);
+  });
+
   it('streams every file to the bundle byte for byte, resuming at the file the limiter stopped', async () => {
     const requestId = await newRequest();
     const bytes = { F1: Buffer.from('{"responses":[]}'), F2: Buffer.from([0x50, 0x4b, 3, 4, 0, 255]) };

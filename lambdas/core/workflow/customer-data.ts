@@ -147,13 +147,31 @@ export function extensionFor(contentType: string): string {
   return 'bin';
 }
 
+/**
+ * The download stops before a file when less than this is left of the invocation, or less than
+ * twice the longest file took so far: a file cut off by the Lambda timeout would fail the step.
+ */
+export const DOWNLOAD_STOP_MARGIN_MS = 60_000;
+
 export async function downloadCustomerDataFiles(
   env: StepEnv,
   { requestId, job }: CustomerDataJobStepEvent,
 ): Promise<StartedJobState> {
   const q = await env.qualtrics(job.reservations);
   const rest = withoutWait(job);
-  for (let i = job.nextFileIndex ?? 0; i < job.fileIds.length; i++) {
+  const first = job.nextFileIndex ?? 0;
+  let longestMs = 0;
+  for (let i = first; i < job.fileIds.length; i++) {
+    if (
+      i > first &&
+      env.remainingTimeMs &&
+      env.remainingTimeMs() < Math.max(DOWNLOAD_STOP_MARGIN_MS, 2 * longestMs)
+    ) {
+      // The next invocation (the "files" Wait, due at once) resumes at this file.
+      env.log.info('customer-data download continues in the next invocation', { nextFileIndex: i });
+      return { ...rest, downloaded: false, nextFileIndex: i, waitUntil: isoNow(env) };
+    }
+    const startedAt = Date.now();
     const fileId = job.fileIds[i] as string;
     const downloaded = await callOrWait(
       env,
@@ -167,6 +185,7 @@ export async function downloadCustomerDataFiles(
     const key = customerDataFileKey(requestId, encodeURIComponent(fileId), extensionFor(file.contentType));
     const stored = await env.writer.putStream(key, file.body, file.contentType);
     env.log.info('customer-data file stored', { fileId, bytes: stored.bytes });
+    longestMs = Math.max(longestMs, Date.now() - startedAt);
   }
   // No timeline entry: this step may not write the request record (catalog); the manifest lists the files.
   env.log.info('customer-data files stored', { files: job.fileIds.length });

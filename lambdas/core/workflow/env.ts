@@ -44,6 +44,8 @@ export interface StepLog {
 
 export interface StepEnv extends WorkflowDeps {
   log: StepLog;
+  /** Ms until the invocation is stopped (Lambda's `getRemainingTimeInMillis`); absent: no deadline. */
+  remainingTimeMs?: () => number;
 }
 
 export const silentLog: StepLog = { debug() {}, info() {}, warn() {}, error() {} };
