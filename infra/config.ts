@@ -1,3 +1,4 @@
+import { DEFAULT_QUALTRICS_CONCURRENCY } from '../lambdas/catalog';
 import { originFromEnv } from '../lambdas/core/config';
 
 /**
@@ -54,7 +55,7 @@ export const DEFAULT_SETTINGS = {
   retentionDays: 30,
   connectionCheckSchedule: 'rate(1 hour)',
   deletionDone: 'confirmed',
-  qualtricsConcurrency: 0,
+  qualtricsConcurrency: DEFAULT_QUALTRICS_CONCURRENCY,
 } as const satisfies Partial<DeploymentSettings>;
 
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;

@@ -125,3 +125,17 @@ function store(file: string, substitution: string | undefined, extra: HandlerRes
 
 export type HandlerName = keyof typeof HANDLERS;
 export const HANDLER_NAMES = Object.keys(HANDLERS) as HandlerName[];
+
+/**
+ * The deployed default of `qualtricsConcurrency` (docs/deploy.md): no function reserves concurrency.
+ * The shared rate limiter paces Qualtrics; Lambda's account concurrency is the only other cap.
+ */
+export const DEFAULT_QUALTRICS_CONCURRENCY = 0;
+
+/**
+ * A function's reserved concurrency for a `qualtricsConcurrency` setting: that many for each function
+ * that calls Qualtrics (none at 0), none for the others. The stack and the local engine both use it.
+ */
+export function reservedConcurrency(spec: HandlerSpec, qualtricsConcurrency: number): number | undefined {
+  return spec.callsQualtrics && qualtricsConcurrency > 0 ? qualtricsConcurrency : undefined;
+}

@@ -12,7 +12,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { HANDLERS } from '../../lambdas/catalog';
+import { DEFAULT_QUALTRICS_CONCURRENCY, HANDLERS } from '../../lambdas/catalog';
 import { dynamoDocumentClient, s3Client } from '../../lambdas/core/aws-clients';
 import { API_ROOT, matchEndpoint } from '../../lambdas/core/qualtrics/endpoints';
 import type { RequestType } from '../../lambdas/core/request-store';
@@ -170,6 +170,8 @@ export async function runBatch(s: BatchSettings, options: RunOptions = {}): Prom
               requestId: r.requestId,
               waitScale: scale,
               handlers,
+              // The deployed default: Lambda's concurrency as AWS would apply it (no reservation).
+              qualtricsConcurrency: DEFAULT_QUALTRICS_CONCURRENCY,
             });
             r.endedAt = Date.now();
             r.status = run.status;

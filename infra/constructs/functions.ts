@@ -14,7 +14,13 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
-import { HANDLER_NAMES, HANDLERS, type HandlerName, type HandlerSpec } from '../../lambdas/catalog';
+import {
+  HANDLER_NAMES,
+  HANDLERS,
+  type HandlerName,
+  type HandlerSpec,
+  reservedConcurrency,
+} from '../../lambdas/catalog';
 import { STORAGE_ENV } from '../../lambdas/core/tables';
 import type { DeletionDoneMode } from '../config';
 import { type GrantTargets, stateMachineResources, statementsFor } from '../grants';
@@ -123,8 +129,7 @@ export class HandlerFunctions extends Construct {
         // None by default: the limiter meters the rate. A reservation (`qualtricsConcurrency`) caps
         // the calls in flight per function; invocations beyond it get Lambda.TooManyRequestsException,
         // which every Task state retries for long enough (docs/deploy.md, "Lambda concurrency").
-        reservedConcurrentExecutions:
-          spec.callsQualtrics && props.qualtricsConcurrency > 0 ? props.qualtricsConcurrency : undefined,
+        reservedConcurrentExecutions: reservedConcurrency(spec, props.qualtricsConcurrency),
         deadLetterQueue: props.deadLetterQueues?.[name],
         environment: this.environmentFor(spec, props),
         bundling: {

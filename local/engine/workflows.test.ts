@@ -91,3 +91,56 @@ describe('timedByWait', () => {
     expect(timedByWait(null)).toBe(false);
   });
 });
+
+describe('runWorkflow: per-function concurrency (the deployed qualtricsConcurrency)', () => {
+  /** recordStarted passes; every step that calls Qualtrics takes a moment and then stops the run. */
+  function qualtricsStepHandlers() {
+    const running = new Map<HandlerName, number>();
+    const most = new Map<HandlerName, number>();
+    const handlers = Object.fromEntries(
+      (Object.keys(HANDLERS) as HandlerName[]).map((name) => [
+        name,
+        async (event: unknown) => {
+          if (name === 'recordStarted') return { requestId: (event as { requestId: string }).requestId };
+          if (!HANDLERS[name].callsQualtrics) return {};
+          running.set(name, (running.get(name) ?? 0) + 1);
+          most.set(name, Math.max(most.get(name) ?? 0, running.get(name) ?? 0));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          running.set(name, (running.get(name) ?? 1) - 1);
+          throw Object.assign(new Error('stop here'), { name: 'Stop' });
+        },
+      ]),
+    ) as StepHandlers;
+    return { handlers, most };
+  }
+
+  it('throttles a function beyond its reservation as Lambda does, and the ASL retries it', async () => {
+    const run = async (qualtricsConcurrency?: number) => {
+      const { handlers, most } = qualtricsStepHandlers();
+      const runs = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          runWorkflow({
+            type: 'access',
+            requestId: `c-${i}`,
+            handlers,
+            waitScale: 0.001,
+            qualtricsConcurrency,
+          }),
+        ),
+      );
+      const throttles = runs
+        .flatMap((r) => r.events)
+        .filter((e) => e.error?.Error === 'Lambda.TooManyRequestsException').length;
+      // Every run reached the step that stops it (a throttle never ended one).
+      for (const r of runs) expect(r.events.some((e) => e.error?.Error === 'Stop')).toBe(true);
+      return { most: most.get('startCustomerDataJob') ?? 0, throttles };
+    };
+    const reserved = await run(1);
+    expect(reserved.most).toBe(1);
+    expect(reserved.throttles).toBeGreaterThan(0);
+    // The deployed default reserves nothing: five executions start five jobs at once.
+    const unreserved = await run();
+    expect(unreserved.most).toBeGreaterThan(1);
+    expect(unreserved.throttles).toBe(0);
+  });
+});

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import PQueue from 'p-queue';
 import type { HandlerName } from '../../lambdas/catalog';
-import { HANDLERS } from '../../lambdas/catalog';
+import { DEFAULT_QUALTRICS_CONCURRENCY, HANDLERS, reservedConcurrency } from '../../lambdas/catalog';
 import { ConfigError } from '../../lambdas/core/errors';
 import { STEP_HANDLERS } from '../../lambdas/handlers';
 import { type AslDefinition, type WorkflowType, walkStates } from '../../statemachines/definitions';
@@ -40,6 +40,13 @@ export interface RunWorkflowOptions {
   onEvent?: (event: WorkflowEvent) => void;
   /** Handler registry; defaults to lambdas/handlers. */
   handlers?: StepHandlers;
+  /**
+   * The deployed `qualtricsConcurrency` setting: each function that calls Qualtrics runs at most
+   * this many invocations at once, over every execution of the process, and an invocation beyond it
+   * fails with `Lambda.TooManyRequestsException`, which the ASL retries, as in AWS. Default the
+   * deployed default, 0: no reservation. QDSR_LOCAL_CONCURRENCY still caps all steps together.
+   */
+  qualtricsConcurrency?: number;
 }
 
 export interface WorkflowRun {
@@ -128,6 +135,17 @@ export function localConcurrencyFromEnv(env: NodeJS.ProcessEnv = process.env): n
 
 let stepQueue: PQueue | undefined;
 
+/** Invocations of each function running now, over every execution of the process. */
+const inFlight = new Map<HandlerName, number>();
+
+/** What Lambda answers an invocation beyond a function's reserved concurrency. */
+export class LambdaThrottledError extends Error {
+  constructor(name: HandlerName, reserved: number) {
+    super(`Rate Exceeded: ${name} already runs its ${reserved} reserved concurrent executions`);
+    this.name = 'Lambda.TooManyRequestsException';
+  }
+}
+
 function stepQueueFor(concurrency: number): PQueue {
   if (stepQueue?.concurrency !== concurrency) stepQueue = new PQueue({ concurrency });
   return stepQueue;
@@ -155,18 +173,27 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<Workflow
   const p = prepare(type);
   const registry: StepHandlers = options.handlers ?? (STEP_HANDLERS as StepHandlers);
   const queue = stepQueueFor(localConcurrencyFromEnv());
+  const qualtricsConcurrency = options.qualtricsConcurrency ?? DEFAULT_QUALTRICS_CONCURRENCY;
   const local: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [stateName, name] of p.taskNames) {
     const fn = registry[name];
     if (!fn) throw new Error(`no handler registered for ${name} (state "${stateName}")`);
+    const reserved = reservedConcurrency(HANDLERS[name], qualtricsConcurrency);
     local[stateName] = (input) =>
       queue.add(
         // Run in the caller's async context, not in that of the step that freed the slot.
         AsyncResource.bind(async () => {
-          // The Lambda boundary is JSON: nothing but plain data crosses it.
-          const event = JSON.parse(JSON.stringify(input));
-          const result = await fn(event, lambdaContext(name));
-          return result === undefined ? null : JSON.parse(JSON.stringify(result));
+          const running = inFlight.get(name) ?? 0;
+          if (reserved !== undefined && running >= reserved) throw new LambdaThrottledError(name, reserved);
+          inFlight.set(name, running + 1);
+          try {
+            // The Lambda boundary is JSON: nothing but plain data crosses it.
+            const event = JSON.parse(JSON.stringify(input));
+            const result = await fn(event, lambdaContext(name));
+            return result === undefined ? null : JSON.parse(JSON.stringify(result));
+          } finally {
+            inFlight.set(name, (inFlight.get(name) ?? 1) - 1);
+          }
         }),
         { priority: timedByWait(input) ? 1 : 0 },
       );
