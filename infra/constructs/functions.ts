@@ -40,6 +40,7 @@ export const FUNCTION_ENV = {
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  nodeOptions: 'NODE_OPTIONS',
 } as const;
 
 export const SERVICE_NAME = 'qualtrics-dsr';
@@ -198,6 +199,8 @@ export class HandlerFunctions extends Construct {
       [FUNCTION_ENV.serviceName]: SERVICE_NAME,
       [FUNCTION_ENV.logLevel]: 'INFO',
       [FUNCTION_ENV.metricsNamespace]: METRICS_NAMESPACE,
+      // The bundles ship their source maps: a stack trace in the logs names our .ts files and lines.
+      [FUNCTION_ENV.nodeOptions]: '--enable-source-maps',
       // A product-wide mode: every function sees the same value, never a silent default.
       [FUNCTION_ENV.deletionDone]: props.deletionDone,
     };

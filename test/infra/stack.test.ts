@@ -129,6 +129,8 @@ describe('Lambda functions: one per catalog handler', () => {
       expect(env.POWERTOOLS_LOG_LEVEL).toBe('INFO');
       expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('QualtricsDsr');
       expect(env.QDSR_DELETION_DONE).toBe('confirmed');
+      // The bundles carry source maps (bundling.sourceMap); Node uses them only when told to.
+      expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
     }
   });
 
