@@ -1,23 +1,30 @@
 /**
- * `npm run bench:limiter`: the shared GCRA limiter on DynamoDB against the naive way (call, and on
- * 429 back off exponentially with full jitter), both driving the Qualtrics simulator with its rate
+ * `npm run bench:limiter`: the shared GCRA limiter on DynamoDB against the DynamoDB limiter a user
+ * would pick instead (rate-limiter-flexible's RateLimiterDynamo) and the naive way (call, and on
+ * 429 back off exponentially with full jitter), all driving the Qualtrics simulator with its rate
  * limits enforced and time compressed. Writes bench/results/limiter.json, limiter.svg and
  * limiter-readme-section.md, and prints a table.
  *
  * One endpoint with a tight limit (getCustomerDataRequest, 100/min) is driven by 1, 8 and 32
  * workers that always want to call (demand ≫ the limit) for a fixed number of limit windows.
- *   gcra:  every call goes through a CallGate of one RateLimiter (one per process, as in a Lambda
- *          container or the local runtime; one gate per worker). A denied worker waits exactly the
- *          returned time (what the Step Functions Wait does) and asks again with its reservation.
- *   naive: call; on 429 sleep max(Retry-After, full-jitter exponential backoff), then call again.
+ *   gcra:   every call goes through a CallGate of one RateLimiter (one per process, as in a Lambda
+ *           container or the local runtime; one gate per worker). A denied worker waits exactly the
+ *           returned time (what the Step Functions Wait does) and asks again with its reservation.
+ *   dynamo: rate-limiter-flexible's RateLimiterDynamo on the same dynalite, at the same 75 % target
+ *           (75 points per limit window): consume(1) before each call; a rejected worker waits the
+ *           msBeforeNext it is given, a 429 the Retry-After.
+ *   naive:  call; on 429 sleep max(Retry-After, full-jitter exponential backoff), then call again.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDB } from '@aws-sdk/client-dynamodb';
+import { RateLimiterDynamo, RateLimiterRes } from 'rate-limiter-flexible';
 import { ThrottledError } from '../lambdas/core/errors';
 import { ENDPOINTS, type EndpointName } from '../lambdas/core/qualtrics/endpoints';
 import { bucketTable, RateLimiter } from '../lambdas/core/rate-limiter/index';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/aws/dynamo';
 import { SEEDED_SUBJECT, startSimulator } from '../local/simulator/index';
 import { createLimiterTable, startDynalite, type TestDynalite } from '../test/support/dynalite';
 import { apiUrl, retryAfterMs, simulatorToken } from './lib/simulator-http';
@@ -33,7 +40,7 @@ const SETTINGS = {
   /** Each run lasts this many limit windows. */
   windowsPerRun: Number(process.env.BENCH_LIMITER_WINDOWS ?? 10),
   workerCounts: [1, 8, 32],
-  modes: ['gcra', 'naive'] as const,
+  modes: ['gcra', 'dynamo', 'naive'] as const,
   /** Naive backoff, in simulated seconds (scaled like everything else): 1 s doubling, capped at 60 s. */
   naiveBackoffBaseSeconds: 1,
   naiveBackoffCapSeconds: 60,
@@ -44,6 +51,7 @@ type Mode = (typeof SETTINGS.modes)[number];
 
 const RESULTS_DIR = join(__dirname, 'results');
 const TABLE_NAME = 'qdsr-rate-limiter';
+const DYNAMO_TABLE_NAME = 'rate-limiter-flexible';
 const windowMs = 60_000 * SETTINGS.timeScale;
 const runMs = SETTINGS.windowsPerRun * windowMs;
 const limitPerWindow = (() => {
@@ -112,8 +120,12 @@ async function run(mode: Mode, workers: number, db: TestDynalite): Promise<{ row
       return res;
     };
 
+    const dynamo =
+      mode === 'dynamo' ? await flexibleDynamo(db, `bench-${workers}-${randomUUID()}`) : undefined;
+
     sim.resetCounters();
     const before = limiter.stats();
+    const dynamoBefore = dynamo?.stats();
     const acquireMs: number[] = [];
     const rejectedAt: number[] = [];
     let requests = 0;
@@ -145,6 +157,28 @@ async function run(mode: Mode, workers: number, db: TestDynalite): Promise<{ row
       }
     };
 
+    const dynamoWorker = async () => {
+      if (!dynamo) throw new Error('no RateLimiterDynamo');
+      while (Date.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          await dynamo.limiter.consume(dynamo.key, 1);
+        } catch (e) {
+          acquireMs.push(performance.now() - t0);
+          if (!(e instanceof RateLimiterRes)) throw e;
+          await sleep(Math.min(Math.max(1, e.msBeforeNext), deadline - Date.now()));
+          continue;
+        }
+        acquireMs.push(performance.now() - t0);
+        dynamo.admitted++;
+        requests++;
+        const res = await call();
+        if (res.status !== 429) continue;
+        rejectedAt.push(Date.now());
+        await sleep(Math.min(retryAfterMs(res) ?? 0, deadline - Date.now()));
+      }
+    };
+
     const naiveWorker = async () => {
       let attempt = 0;
       const base = SETTINGS.naiveBackoffBaseSeconds * 1000 * SETTINGS.timeScale;
@@ -163,9 +197,8 @@ async function run(mode: Mode, workers: number, db: TestDynalite): Promise<{ row
       }
     };
 
-    await Promise.all(
-      Array.from({ length: workers }, () => (mode === 'gcra' ? gcraWorker() : naiveWorker())),
-    );
+    const worker = { gcra: gcraWorker, dynamo: dynamoWorker, naive: naiveWorker }[mode];
+    await Promise.all(Array.from({ length: workers }, () => worker()));
 
     const counters = sim.counters();
     const log = counters.log.filter((e) => e.endpoint === SETTINGS.endpoint);
@@ -174,6 +207,19 @@ async function run(mode: Mode, workers: number, db: TestDynalite): Promise<{ row
     const achieved = inRun / (runMs / 1000);
     const stats = limiter.stats();
     const admits = stats.admitted - before.admitted;
+    const dynamoStats = dynamo?.stats();
+    const writesPerAdmit =
+      mode === 'gcra'
+        ? admits > 0
+          ? round((stats.writes - before.writes) / admits, 3)
+          : null
+        : dynamoStats && dynamoBefore && dynamoStats.admitted > dynamoBefore.admitted
+          ? round(
+              (dynamoStats.writes - dynamoBefore.writes) / (dynamoStats.admitted - dynamoBefore.admitted),
+              3,
+            )
+          : null;
+    const limited = mode !== 'naive';
     const row: Row = {
       mode,
       workers,
@@ -182,10 +228,9 @@ async function run(mode: Mode, workers: number, db: TestDynalite): Promise<{ row
       achievedRatio: round(achieved / targetRatePerSec, 3),
       status429: counters.byEndpoint[SETTINGS.endpoint]?.status429 ?? 0,
       maxWindowRatio: round(maxInSlidingWindow(admittedAt, windowMs) / limitPerWindow, 3),
-      ddbWritesPerAdmit:
-        mode === 'gcra' && admits > 0 ? round((stats.writes - before.writes) / admits, 3) : null,
-      acquireP50Ms: mode === 'gcra' ? round(percentile(acquireMs, 0.5)) : null,
-      acquireP99Ms: mode === 'gcra' ? round(percentile(acquireMs, 0.99)) : null,
+      ddbWritesPerAdmit: writesPerAdmit,
+      acquireP50Ms: limited ? round(percentile(acquireMs, 0.5)) : null,
+      acquireP99Ms: limited ? round(percentile(acquireMs, 0.99)) : null,
       admitted: inRun,
       requests,
     };
@@ -193,6 +238,51 @@ async function run(mode: Mode, workers: number, db: TestDynalite): Promise<{ row
   } finally {
     await sim.close();
   }
+}
+
+/**
+ * rate-limiter-flexible's DynamoDB limiter on the bench's dynalite, configured for the same target:
+ * 75 % of the limit as points per limit window (a fixed window: its counter item expires with it).
+ * Every UpdateItem it sends is counted (a failed conditional write costs a write unit too).
+ */
+async function flexibleDynamo(db: TestDynalite, key: string) {
+  const client = new DynamoDB({
+    endpoint: db.endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const counts = { writes: 0, admitted: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'UpdateItemCommand') counts.writes++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countWrites' },
+  );
+  const limiter = await new Promise<RateLimiterDynamo>((resolve, reject) => {
+    const l: RateLimiterDynamo = new RateLimiterDynamo(
+      {
+        storeClient: client,
+        tableName: DYNAMO_TABLE_NAME,
+        // dynalite has no TTL API; expiry is checked on read either way.
+        ttlSet: true,
+        points: Math.floor(limitPerWindow * SETTINGS.targetUtilization),
+        duration: windowMs / 1000,
+      },
+      (err?: unknown) => (err ? reject(err) : resolve(l)),
+    );
+  });
+  return {
+    limiter,
+    key,
+    get admitted() {
+      return counts.admitted;
+    },
+    set admitted(n: number) {
+      counts.admitted = n;
+    },
+    stats: () => ({ writes: counts.writes, admitted: counts.admitted }),
+  };
 }
 
 /** Setup calls in gcra mode wait for admission like any other call. */
@@ -226,13 +316,14 @@ function acceptance(rows: Row[]): string[] {
 function plot(results: Array<{ row: Row; trace: RunTrace }>): string {
   const shades: Record<Mode, string[]> = {
     gcra: ['#9ecae1', '#3182bd', '#08306b'],
+    dynamo: ['#a1d99b', '#31a354', '#00441b'],
     naive: ['#fdae6b', '#e6550d', '#7f2704'],
   };
   const seriesOf = (pick: (t: RunTrace) => number[]) =>
     results.map(({ row, trace }) => ({
       name: `${row.mode}, ${row.workers} worker${row.workers === 1 ? '' : 's'}`,
       color: shades[row.mode][SETTINGS.workerCounts.indexOf(row.workers)] ?? '#777',
-      ...(row.mode === 'naive' ? { dash: '6 3' } : {}),
+      ...(row.mode === 'naive' ? { dash: '6 3' } : row.mode === 'dynamo' ? { dash: '2 2' } : {}),
       points: ratePerSecond(pick(trace), trace.start, trace.start + runMs, SETTINGS.plotBinMs),
     }));
   const limitPerSec = limitPerWindow / (windowMs / 1000);
@@ -285,11 +376,18 @@ function comparison(rows: Row[]): string {
     return lo === hi ? `${lo}` : `${lo}–${hi}`;
   };
   const gcra = of('gcra');
+  const dynamo = of('dynamo');
   const naive = of('naive');
   return [
     `gcra held the target at every worker count (achievedRatio ${range(gcra.map((r) => r.achievedRatio))},`,
     `${range(gcra.map((r) => r.status429))} 429s, at most ${range(gcra.map((r) => r.maxWindowRatio))} of the limit in any window,`,
-    `${range(gcra.map((r) => r.ddbWritesPerAdmit))} DynamoDB writes per admitted call). The naive way runs at the`,
+    `${range(gcra.map((r) => r.ddbWritesPerAdmit))} DynamoDB writes per admitted call).`,
+    `rate-limiter-flexible's RateLimiterDynamo, at the same 75 % (75 points per window), counts calls in`,
+    `fixed windows: each window's points go out as fast as the workers ask for them, so the end of one`,
+    `window and the start of the next fall into one sliding minute (maxWindowRatio ${range(dynamo.map((r) => r.maxWindowRatio))},`,
+    `achievedRatio ${range(dynamo.map((r) => r.achievedRatio))}, ${range(dynamo.map((r) => r.status429))} 429s). It costs ${range(dynamo.map((r) => r.ddbWritesPerAdmit))} DynamoDB`,
+    `writes per admitted call: within a window a call sends two UpdateItems (the one that would open a new`,
+    `window fails its condition first), and a denied call writes as well. The naive way runs at the`,
     `published limit itself (maxWindowRatio ${range(naive.map((r) => r.maxWindowRatio))}, hence achievedRatio`,
     `${range(naive.map((r) => r.achievedRatio))} of the 75 % target): it bursts at each window edge and then collects`,
     `${range(naive.map((r) => r.status429))} 429s per run, leaving no headroom for anything else that uses the brand.`,
@@ -321,6 +419,10 @@ against the current item, so concurrent Lambdas cannot over-admit. A call that d
 until that instant, carrying the reservation): waiting callers do not race for the same slot, so
 each admitted call costs one write per bucket. Each call needs its endpoint's bucket and the brand
 bucket; keys include the tenant (datacenter and OAuth client), so tenants never share a bucket.
+A slot is judged against the time the call is sent, when DynamoDB's answer arrives: one whose
+instant passed by more than the reservation grace while the answer was on its way (a slow DynamoDB)
+is not used at once; the call waits out its slot's offset from when it asked, so calls granted one
+interval apart still leave one interval apart instead of together.
 If DynamoDB cannot be reached, no Qualtrics call is made (\`RateLimiter.Unavailable\`, retryable).
 A 429 that still arrives pushes both buckets forward (by \`Retry-After\`, else 6 s) for every worker.
 
@@ -354,16 +456,18 @@ ${markdownTable(buckets, [
 
 Measured with \`npm run bench:limiter\` (${SETTINGS.endpoint}, limit ${limitPerWindow}/min, time compressed
 ×${SETTINGS.timeScale} so a minute lasts ${windowMs / 1000} s, ${SETTINGS.windowsPerRun} windows per run,
-workers that always want to call; gcra on dynalite, naive = call and back off exponentially with full
-jitter on 429, honouring Retry-After; Node ${header.node}, ${header.cpus} CPUs):
+workers that always want to call; gcra and rate-limiter-flexible's RateLimiterDynamo (\`dynamo\`, 75
+points per window) on the same dynalite, naive = call and back off exponentially with full jitter on
+429, honouring Retry-After; Node ${header.node}, ${header.cpus} CPUs):
 
 ${markdownTable(rows as unknown as Record<string, unknown>[], COLUMNS)}
 
 ${comparison(rows)}
 
 \`maxWindowRatio\` is the most calls the simulator admitted in any sliding limit window divided by
-the Qualtrics limit; \`ddbWritesPerAdmit\` counts every UpdateItem sent, failed conditions included;
-\`acquire\` is the time of one limiter decision (DynamoDB round trips), not the wait.
+the Qualtrics limit; \`ddbWritesPerAdmit\` counts every UpdateItem sent, failed conditions and
+denied calls included, per call admitted; \`acquire\` is the time of one limiter decision (DynamoDB
+round trips), not the wait.
 Plot: [bench/results/limiter.svg](bench/results/limiter.svg). Raw figures: \`bench/results/limiter.json\`.
 `;
 }
@@ -411,6 +515,11 @@ async function main(): Promise<void> {
       retryAfter: 'honoured (the simulator’s exact X-Simulator-Retry-After-Ms)',
     },
     dynamodb: 'dynalite 4 in-process',
+    dynamoLimiter: {
+      library: 'rate-limiter-flexible 11.4.0, RateLimiterDynamo',
+      points: Math.floor(limitPerWindow * SETTINGS.targetUtilization),
+      durationSeconds: windowMs / 1000,
+    },
     totalSeconds: 0,
   };
   header.totalSeconds = round((Date.now() - began) / 1000, 1)!;
