@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/paths';
 import { SEEDED_SUBJECT } from '../../local/simulator';
-import { cleanEnv, leakForms } from './run-cli';
+import { cleanEnv, leakForms, runCollecting } from './run-cli';
 
 /**
  * The README's command as a script runs it: `npm start -- access <email> --json`, through npm
@@ -35,25 +34,7 @@ describe('npm start -- access … --json', () => {
       '--out',
       join(root, 'out'),
     ];
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve, reject) => {
-        const child = spawn('npm', args, {
-          cwd: REPO_ROOT,
-          env: shellEnv(),
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => {
-          stdout += String(d);
-        });
-        child.stderr.on('data', (d) => {
-          stderr += String(d);
-        });
-        child.once('error', reject);
-        child.once('close', (code) => resolve({ code, stdout, stderr }));
-      },
-    );
+    const r = await runCollecting('npm', args, { env: shellEnv(), cwd: REPO_ROOT });
     expect(r.code, r.stderr).toBe(0);
     // The whole of stdout is one JSON value (JSON.parse rejects anything before or after it).
     const summary = JSON.parse(r.stdout);

@@ -32,10 +32,14 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<CliResult> {
+/** Runs a command to its end, collecting stdout and stderr (async: in-process servers keep serving). */
+export function runCollecting(
+  command: string,
+  args: string[],
+  o: { env: NodeJS.ProcessEnv; cwd?: string },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    // Async spawn: an in-process simulator in the test keeps serving while the CLI runs.
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: o.env, cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -45,25 +49,23 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Pro
       stderr += String(d);
     });
     child.once('error', reject);
-    child.once('close', (code) => {
-      const leaks = new LeakScanner({
-        watch: [
-          ...args.filter((a) => a.includes('@')),
-          env.QUALTRICS_CLIENT_SECRET ?? '',
-          SIMULATOR_CLIENT.clientSecret,
-        ],
-      });
-      leaks.scan('cli stdout', stdout);
-      leaks.scan('cli stderr', stderr);
-      try {
-        leaks.assertClean(`leak canaries in the output of qualtrics-dsr ${args[0] ?? ''}`);
-      } catch (e) {
-        reject(e);
-        return;
-      }
-      resolve({ code, stdout, stderr });
-    });
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+export async function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<CliResult> {
+  const result = await runCollecting(process.execPath, [BIN, ...args], { env });
+  const leaks = new LeakScanner({
+    watch: [
+      ...args.filter((a) => a.includes('@')),
+      env.QUALTRICS_CLIENT_SECRET ?? '',
+      SIMULATOR_CLIENT.clientSecret,
+    ],
+  });
+  leaks.scan('cli stdout', result.stdout);
+  leaks.scan('cli stderr', result.stderr);
+  leaks.assertClean(`leak canaries in the output of qualtrics-dsr ${args[0] ?? ''}`);
+  return result;
 }
 
 /** Every form in which an email could leak: raw, lower/upper case, URL-encoded. */
