@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readAsl, WORKFLOW_TYPES, walkStates } from '../../local/engine/definitions';
+import { readAsl, WORKFLOW_TYPES, walkStates } from '../../statemachines/definitions';
 
 /**
  * Lambda's own errors, as Step Functions reports them: every Task state retries the service
