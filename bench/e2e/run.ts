@@ -136,7 +136,9 @@ export async function runBatch(s: BatchSettings, options: RunOptions = {}): Prom
       const type: RequestType = i % everyOther === everyOther - 1 ? 'deletion' : 'access';
       const usage = emptyUsage();
       const t = performance.now();
-      const { record } = await withUsage(usage, () => deps.store.create({ type, email: benchSubject(i) }));
+      const { record } = await withUsage(usage, () =>
+        deps.store.create({ source: 'api', type, email: benchSubject(i) }),
+      );
       const ms = Math.max(1, Math.ceil(performance.now() - t));
       usage.invocations.api = 1;
       usage.handlerMs += ms;

@@ -26,7 +26,7 @@ describe('request submissions', () => {
       value: { type: 'deletion', email: EMAIL, dryRun: true },
     });
     expect(problemsOf({ type: 'access', email: EMAIL, role: 'admin' })).toEqual([
-      'unknown field role (allowed: type, email, dryRun, idempotencyKey)',
+      'unknown field role (allowed: type, email, dryRun, idempotencyKey, jurisdiction, receivedAt, channel)',
     ]);
     expect(problemsOf({ type: 'access', email: EMAIL, dryRun: false })).toEqual([
       'dryRun is only valid for deletion requests',
@@ -36,7 +36,15 @@ describe('request submissions', () => {
 
   it('gives every field a message of its own that never quotes the value', () => {
     const fields = Object.keys(requestSubmission.shape);
-    expect(fields).toEqual(['type', 'email', 'dryRun', 'idempotencyKey']);
+    expect(fields).toEqual([
+      'type',
+      'email',
+      'dryRun',
+      'idempotencyKey',
+      'jurisdiction',
+      'receivedAt',
+      'channel',
+    ]);
     for (const field of fields) {
       const body = { type: 'deletion', email: EMAIL, [field]: { [CANARY]: EMAIL } };
       const problems = problemsOf(body);
@@ -50,7 +58,7 @@ describe('request submissions', () => {
     expect(problemsOf({ type: `${CANARY}`, email: EMAIL })).toEqual(['type must be "access" or "deletion"']);
     // A key that may itself be personal data is not named.
     expect(problemsOf({ type: 'access', email: EMAIL, [EMAIL]: 1 })[0]).toBe(
-      'the body has unknown fields (allowed: type, email, dryRun, idempotencyKey)',
+      'the body has unknown fields (allowed: type, email, dryRun, idempotencyKey, jurisdiction, receivedAt, channel)',
     );
   });
 
@@ -61,7 +69,22 @@ describe('request submissions', () => {
       { type: 'deletion', email: EMAIL, idempotencyKey: 'a b' },
       { type: 'erase', email: EMAIL },
     ];
-    for (const body of bodies) expect(validate(newRequest, body)).toEqual(validate(requestSubmission, body));
+    for (const body of bodies) {
+      const recorded = validate(newRequest, { ...body, source: 'api' });
+      const submitted = validate(requestSubmission, body);
+      expect(recorded.ok, JSON.stringify(body)).toBe(submitted.ok);
+      if (recorded.ok && submitted.ok) expect(recorded.value).toEqual({ ...submitted.value, source: 'api' });
+      else expect(recorded).toEqual(submitted);
+    }
+  });
+
+  it('takes the source from the connector, never from the submitter', () => {
+    expect(problemsOf({ type: 'access', email: EMAIL, source: 'api' })[0]).toMatch(/^unknown field source /);
+    expect(validate(newRequest, { type: 'access', email: EMAIL }).ok).toBe(false);
+    expect(validate(newRequest, { type: 'access', email: EMAIL, source: 'fax' })).toEqual({
+      ok: false,
+      problems: ['source must be one of "api", "event", "cli", "import"'],
+    });
   });
 
   it('idempotency keys are 1-128 characters of A-Z a-z 0-9 . _ : -', () => {

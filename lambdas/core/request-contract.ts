@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CHANNELS, JURISDICTIONS, SOURCES } from './ledger/jurisdictions';
+import { parseInstant } from './ledger/time';
 import { EMAIL_MAX_LENGTH, EMAIL_OUTLINE, emailProblem } from './privacy';
 
 /**
@@ -47,7 +49,10 @@ export const requestIdSchema = z.string().regex(REQUEST_ID);
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const oneOf = (values: readonly string[]): string => values.map((v) => `"${v}"`).join(', ');
 const typeRule = `type must be ${REQUEST_TYPES.map((t) => `"${t}"`).join(' or ')}`;
+const receivedAtRule =
+  'receivedAt must be an ISO-8601 instant with Z or an offset, e.g. 2026-01-31T10:00:00Z';
 
 const SUBMITTED_FIELDS = {
   type: z.enum(REQUEST_TYPES, { error: typeRule }),
@@ -65,10 +70,25 @@ const SUBMITTED_FIELDS = {
     .string({ error: 'idempotencyKey must be 1-128 characters of A-Z a-z 0-9 . _ : -' })
     .regex(IDEMPOTENCY_KEY_PATTERN)
     .optional(),
+  // Defaults (QDSR_DEFAULT_JURISDICTION or gdpr; now; unspecified) are the store's: one place.
+  jurisdiction: z
+    .enum(JURISDICTIONS, { error: `jurisdiction must be one of ${oneOf(JURISDICTIONS)}` })
+    .optional(),
+  // The model says string; the form is checked here, the time bounds (now + 5 min, now − 400 days)
+  // by the store against its clock (`receivedAtProblem`).
+  receivedAt: z
+    .string({ error: receivedAtRule })
+    .max(64, { error: receivedAtRule })
+    .refine((value) => parseInstant(value) !== undefined, { error: receivedAtRule })
+    .optional(),
+  channel: z.enum(CHANNELS, { error: `channel must be one of ${oneOf(CHANNELS)}` }).optional(),
 };
 
 /** Set by the connector, never by the submitter (so not in the API Gateway model). */
-const CONNECTOR_FIELDS = {};
+const CONNECTOR_FIELDS = {
+  /** Which entry point recorded the request. */
+  source: z.enum(SOURCES, { error: `source must be one of ${oneOf(SOURCES)}` }),
+};
 
 /** The rules between fields, which the API Gateway model does not say. */
 function crossFieldRules(value: { type: RequestType; dryRun?: boolean }, ctx: z.RefinementCtx): void {

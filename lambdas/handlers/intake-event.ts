@@ -88,7 +88,7 @@ function intakeInput(event: EventBridgeEvent<string, unknown>): CreateRequestInp
   // EventBridge delivers at least once, and a failed invocation is retried with the same event:
   // without a key of its own, the event id makes the request idempotent.
   if (input.idempotencyKey === undefined && eventId) input.idempotencyKey = `event:${eventId}`;
-  return input;
+  return { ...input, source: 'event' };
 }
 
 function safeEventId(event: EventBridgeEvent<string, unknown>): string | undefined {

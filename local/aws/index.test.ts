@@ -80,7 +80,7 @@ describe('startLocalAws', () => {
     const stored = await writer.putJson('exports/x/hello.json', { hello: 'world' });
     expect(await writer.readJson(stored.key)).toEqual({ hello: 'world' });
     const store = new RequestStore({ doc: dynamoDocumentClient(), tableName: aws.names.requestsTable });
-    const { record } = await store.create({ type: 'access', email: 'a@example.com' });
+    const { record } = await store.create({ source: 'api', type: 'access', email: 'a@example.com' });
     expect((await store.get(record.requestId))?.status).toBe('RECEIVED');
 
     await aws.close();
@@ -98,6 +98,7 @@ describe('startLocalAws', () => {
       new RequestStore({ doc: dynamoDocumentClient(), tableName: first.names.requestsTable });
     const writer = () => new ExportWriter({ s3: s3Client(), bucket: first.names.exportBucket });
     const { record } = await store().create({
+      source: 'api',
       type: 'deletion',
       email: 'b@example.com',
       idempotencyKey: 'k-1',
@@ -112,7 +113,12 @@ describe('startLocalAws', () => {
     const again = await store().get(record.requestId);
     expect(again?.status).toBe('RUNNING');
     expect(again?.timeline.map((e) => e.step)).toEqual(['RECEIVED', 'STARTED']);
-    const same = await store().create({ type: 'deletion', email: 'b@example.com', idempotencyKey: 'k-1' });
+    const same = await store().create({
+      source: 'api',
+      type: 'deletion',
+      email: 'b@example.com',
+      idempotencyKey: 'k-1',
+    });
     expect(same).toMatchObject({ created: false, record: { requestId: record.requestId } });
     expect(await writer().readJson(stored.key)).toEqual({ erasureRequestId: 'PGR_1' });
   });

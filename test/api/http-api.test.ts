@@ -93,6 +93,16 @@ describe('an access request end to end', () => {
         'timeline',
         'type',
         'updatedAt',
+        'jurisdiction',
+        'receivedAt',
+        'channel',
+        'source',
+        'dueAt',
+        'extendedDueAt',
+        'respondedAt',
+        'outcome',
+        'daysToRespond',
+        'overdue',
       ].sort(),
     );
     expect(JSON.stringify(res.body)).not.toContain(SEEDED_SUBJECT);

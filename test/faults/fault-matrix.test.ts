@@ -227,6 +227,7 @@ async function runCase(c: FaultCase, index: number): Promise<Row> {
     for (const [i, kind] of KINDS.entries()) {
       const type: RequestType = kind === 'access' ? 'access' : 'deletion';
       const { record } = await w.store.create({
+        source: 'api',
         type,
         email: emails[i]!,
         ...(type === 'deletion' ? { dryRun: kind === 'dry run' } : {}),

@@ -92,6 +92,16 @@ const VALID_OPTIONS: Array<Record<string, unknown>> = [
   { type: 'deletion', dryRun: true, idempotencyKey: 'K'.repeat(128) },
   { type: 'access', idempotencyKey: 'a' },
   { type: 'deletion', idempotencyKey: 'event:0f6e2f4a-1b2c-4d5e-8f90-123456789abc' },
+  // The ledger's fields; receivedAt's time bounds are the store's (they move with the clock).
+  { type: 'access', jurisdiction: 'ccpa', channel: 'web-form' },
+  { type: 'deletion', jurisdiction: 'uk-gdpr', receivedAt: new Date().toISOString(), channel: 'email' },
+  { type: 'access', jurisdiction: 'us-state', receivedAt: '2026-01-31T10:00:00+01:00', channel: 'phone' },
+  { type: 'deletion', dryRun: true, jurisdiction: 'gdpr', receivedAt: '2026-01-31T10:00:00.123Z' },
+  { type: 'access', channel: 'authorized-agent', receivedAt: '2025-12-31T23:59:59.999999-08:00' },
+  { type: 'access', channel: 'in-person' },
+  { type: 'deletion', channel: 'mail', jurisdiction: 'gdpr' },
+  { type: 'access', channel: 'other' },
+  { type: 'deletion', channel: 'unspecified', idempotencyKey: 'import:row-7' },
 ];
 
 const VALID_BODIES = VALID_EMAILS.flatMap((email) => VALID_OPTIONS.map((o) => ({ ...o, email })));
@@ -179,7 +189,7 @@ describe('the POST /requests model', () => {
 
   it('tells a rejected caller the fields, never the value', () => {
     expect(app.badBodyMessage).toBe(
-      'the body must be JSON {type: access|deletion, email, dryRun?, idempotencyKey?} with no other fields',
+      'the body must be JSON {type: access|deletion, email, dryRun?, idempotencyKey?, jurisdiction?: gdpr|uk-gdpr|ccpa|us-state, receivedAt?, channel?: web-form|email|phone|mail|in-person|authorized-agent|other|unspecified} with no other fields',
     );
   });
 });
@@ -188,26 +198,31 @@ describe('the model comes from the request contract', () => {
   it('changes when the zod definition changes', () => {
     const before = synthApi();
     const extended = requestSubmission.safeExtend({
-      channel: z.enum(['web-form', 'email', 'phone']).optional(),
-      jurisdiction: z.enum(['gdpr', 'ccpa']),
-      receivedAt: z.iso.datetime({ offset: true }).optional(),
+      language: z.enum(['en', 'de', 'fr']).optional(),
+      region: z.enum(['eu', 'us']),
+      verifiedAt: z.iso.datetime({ offset: true }).optional(),
     });
     const after = synthApi(extended);
     const properties = (s: Record<string, unknown>) =>
       s.properties as Record<string, Record<string, unknown>>;
-    expect(Object.keys(properties(before.schema))).toEqual(['type', 'email', 'dryRun', 'idempotencyKey']);
-    expect(properties(after.schema).channel).toEqual({
-      type: 'string',
-      enum: ['web-form', 'email', 'phone'],
-    });
-    expect(properties(after.schema).receivedAt).toMatchObject({ type: 'string', format: 'date-time' });
-    expect(after.schema.required).toEqual(['type', 'email', 'jurisdiction']);
-    expect(after.badBodyMessage).toContain('channel?: web-form|email|phone, jurisdiction: gdpr|ccpa');
+    expect(Object.keys(properties(before.schema))).toEqual([
+      'type',
+      'email',
+      'dryRun',
+      'idempotencyKey',
+      'jurisdiction',
+      'receivedAt',
+      'channel',
+    ]);
+    expect(properties(after.schema).language).toEqual({ type: 'string', enum: ['en', 'de', 'fr'] });
+    expect(properties(after.schema).verifiedAt).toMatchObject({ type: 'string', format: 'date-time' });
+    expect(after.schema.required).toEqual(['type', 'email', 'region']);
+    expect(after.badBodyMessage).toContain('language?: en|de|fr, region: eu|us');
 
     const model = modelValidator(after.schema);
-    const body = { type: 'access', email: SUBJECT, channel: 'phone', jurisdiction: 'ccpa' };
+    const body = { type: 'access', email: SUBJECT, language: 'de', region: 'eu' };
     expect(model(body)).toBe(true);
-    expect(model({ ...body, channel: 'fax' })).toBe(false);
+    expect(model({ ...body, language: 'xx' })).toBe(false);
     expect(model({ type: 'access', email: SUBJECT })).toBe(false);
     expect(modelValidator(before.schema)(body)).toBe(false);
   });

@@ -87,6 +87,7 @@ export async function startWorkflowWorld(
     async createRequest(type, email, o = {}) {
       leaks.watch(email, 'subject email');
       const { record } = await store.create({
+        source: 'api',
         type,
         email,
         ...(o.dryRun !== undefined ? { dryRun: o.dryRun } : {}),

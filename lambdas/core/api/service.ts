@@ -102,7 +102,7 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
 
   async function createRequest(req: ApiRequest, base: string): Promise<ApiResponse> {
     const input = parseCreateRequest(req);
-    const { record, status } = await submitRequest(deps, input);
+    const { record, status } = await submitRequest(deps, { ...input, source: 'api' });
     return accepted(record.requestId, record.type, status, base);
   }
 

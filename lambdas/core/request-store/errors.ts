@@ -53,3 +53,42 @@ export class StorageError extends DsrError {
 function safeId(id: string): string {
   return isRequestId(id) ? id : '(invalid id)';
 }
+
+/** Why an extension is refused (README "Deadlines"); each a 409 of that code. */
+export type ExtensionRefusal = 'ALREADY_EXTENDED' | 'OVERDUE' | 'ALREADY_COMPLETED';
+
+const EXTENSION_REFUSALS: Record<ExtensionRefusal, string> = {
+  ALREADY_EXTENDED: 'the due date was already extended (an extension is granted once)',
+  OVERDUE: 'the request is past its due date: an extension must be announced within the first period',
+  ALREADY_COMPLETED: 'the request is COMPLETED',
+};
+
+/** An extension the rules refuse: `code` is ALREADY_EXTENDED, OVERDUE or ALREADY_COMPLETED. */
+export class ExtensionRefusedError extends DsrError {
+  constructor(
+    readonly requestId: string,
+    readonly refusal: ExtensionRefusal,
+  ) {
+    super(ErrorNames.RequestConflict, `request ${safeId(requestId)}: ${EXTENSION_REFUSALS[refusal]}`, false);
+  }
+  override get code(): string {
+    return this.refusal;
+  }
+}
+
+/**
+ * The request's raw email was erased (minimization, `QDSR_FORGET_EMAIL_AFTER_DAYS` after it
+ * completed): what needs it — a retry, an export — cannot run. A 409 EMAIL_FORGOTTEN.
+ */
+export class EmailForgottenError extends DsrError {
+  constructor(readonly requestId: string) {
+    super(
+      ErrorNames.RequestConflict,
+      `request ${safeId(requestId)} no longer holds the subject's email (erased after it completed); submit a new request`,
+      false,
+    );
+  }
+  override get code(): string {
+    return 'EMAIL_FORGOTTEN';
+  }
+}

@@ -15,6 +15,8 @@ export interface KeyedRequest {
   type: RequestType;
   emailSha256: string;
   dryRun?: boolean;
+  /** The key is kept as long as the request's record is at first. */
+  expiresAt: number;
 }
 
 interface IdempotencyItem {
@@ -43,7 +45,7 @@ export async function claimIdempotencyKey(
     type: request.type,
     emailSha256: request.emailSha256,
     dryRun: Boolean(request.dryRun),
-    expiresAt: table.expiry(now),
+    expiresAt: request.expiresAt,
   };
   // Two tries: the key item may expire (and be taken over) between our Put and our Get.
   for (let attempt = 0; attempt < 2; attempt++) {

@@ -6,9 +6,9 @@ export type { ClaimResult } from './create-claims';
 export * from './errors';
 export { idempotencyPk } from './idempotency-keys';
 export { clip, scrubPii } from './scrub';
-export { toStatusDocument } from './status-document';
+export { toStatusDocument, toSummary } from './status-document';
 export * from './store';
-export { DEFAULT_RETENTION_DAYS, requestPk } from './table';
+export { requestPk } from './table';
 export * from './types';
 
 /** The store over the requests table named by `QDSR_REQUESTS_TABLE`, with the shared client. */

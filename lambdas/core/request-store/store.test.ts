@@ -51,7 +51,7 @@ afterAll(async () => {
 
 describe('lifecycle', () => {
   it('creates a request and moves it through its statuses with a timeline', async () => {
-    const { record, created } = await store.create({ type: 'access', email: EMAIL });
+    const { record, created } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     expect(created).toBe(true);
     expect(record.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(record).toMatchObject({
@@ -66,7 +66,8 @@ describe('lifecycle', () => {
     });
     expect(record.dryRun).toBeUndefined();
     expect(record.timeline).toHaveLength(1);
-    expect(record.expiresAt).toBe(Math.floor(Date.parse(record.createdAt) / 1000) + 90 * 86_400);
+    // Open: kept the record retention (730 days by default) from now, at least.
+    expect(record.expiresAt).toBe(Math.floor(Date.parse(record.createdAt) / 1000) + 730 * 86_400);
 
     const id = record.requestId;
     const running = await store.transition(id, 'RUNNING', 'STARTED', 'execution exec-1');
@@ -108,24 +109,26 @@ describe('lifecycle', () => {
   });
 
   it('stores dryRun for deletions and rejects it for access', async () => {
-    const { record } = await store.create({ type: 'deletion', email: EMAIL, dryRun: true });
+    const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL, dryRun: true });
     expect(record.dryRun).toBe(true);
     expect(record.timeline[0]?.detail).toContain('dry run');
-    const { record: real } = await store.create({ type: 'deletion', email: EMAIL });
+    const { record: real } = await store.create({ source: 'api', type: 'deletion', email: EMAIL });
     expect(real.dryRun).toBe(false);
-    await expect(store.create({ type: 'access', email: EMAIL, dryRun: true })).rejects.toBeInstanceOf(
-      InputError,
-    );
+    await expect(
+      store.create({ source: 'api', type: 'access', email: EMAIL, dryRun: true }),
+    ).rejects.toBeInstanceOf(InputError);
   });
 
   it('rejects bad input without echoing it', async () => {
     const bad = 'not an email jane.doe@example.com';
-    const err = await store.create({ type: 'access', email: bad }).catch((e: unknown) => e);
+    const err = await store.create({ source: 'api', type: 'access', email: bad }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).not.toContain('jane');
-    await expect(store.create({ type: 'export' as never, email: EMAIL })).rejects.toBeInstanceOf(InputError);
     await expect(
-      store.create({ type: 'access', email: EMAIL, idempotencyKey: 'has space' }),
+      store.create({ source: 'api', type: 'export' as never, email: EMAIL }),
+    ).rejects.toBeInstanceOf(InputError);
+    await expect(
+      store.create({ source: 'api', type: 'access', email: EMAIL, idempotencyKey: 'has space' }),
     ).rejects.toBeInstanceOf(InputError);
   });
 
@@ -145,7 +148,7 @@ describe('lifecycle', () => {
   });
 
   it('finds a request by its id in any case (ids are stored lower-case)', async () => {
-    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     const upper = record.requestId.toUpperCase();
     expect(upper).not.toBe(record.requestId);
     expect((await store.get(upper))?.requestId).toBe(record.requestId);
@@ -162,7 +165,7 @@ describe('lifecycle', () => {
       now: () => new Date(now),
       retentionDays: 1,
     });
-    const { record } = await clocked.create({ type: 'access', email: EMAIL });
+    const { record } = await clocked.create({ source: 'api', type: 'access', email: EMAIL });
     now += 86_400_000 - 1000;
     expect(await clocked.get(record.requestId)).toBeDefined();
     now += 2000;
@@ -173,8 +176,9 @@ describe('lifecycle', () => {
 describe('idempotency key', () => {
   it('returns the same request for the same key and payload', async () => {
     const key = 'intake-ticket:4711';
-    const first = await store.create({ type: 'deletion', email: EMAIL, idempotencyKey: key });
+    const first = await store.create({ source: 'api', type: 'deletion', email: EMAIL, idempotencyKey: key });
     const again = await store.create({
+      source: 'api',
       type: 'deletion',
       email: 'JANE.DOE@example.com',
       idempotencyKey: key,
@@ -187,13 +191,15 @@ describe('idempotency key', () => {
 
   it('refuses the same key for a different type, subject or dry run, without echoing PII', async () => {
     const key = 'intake-ticket:4712';
-    await store.create({ type: 'deletion', email: EMAIL, idempotencyKey: key });
+    await store.create({ source: 'api', type: 'deletion', email: EMAIL, idempotencyKey: key });
     for (const other of [
       { type: 'access' as const, email: EMAIL },
       { type: 'deletion' as const, email: 'someone.else@example.com' },
       { type: 'deletion' as const, email: EMAIL, dryRun: true },
     ]) {
-      const err = await store.create({ ...other, idempotencyKey: key }).catch((e: unknown) => e);
+      const err = await store
+        .create({ source: 'api', ...other, idempotencyKey: key })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(IdempotencyConflictError);
       expect(err).toBeInstanceOf(InputError);
       expect((err as IdempotencyConflictError).code).toBe('IDEMPOTENCY_CONFLICT');
@@ -204,7 +210,9 @@ describe('idempotency key', () => {
   it('creates exactly one request when the same key arrives concurrently', async () => {
     const key = 'burst-1';
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => store.create({ type: 'access', email: EMAIL, idempotencyKey: key })),
+      Array.from({ length: 8 }, () =>
+        store.create({ source: 'api', type: 'access', email: EMAIL, idempotencyKey: key }),
+      ),
     );
     expect(new Set(results.map((r) => r.record.requestId)).size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
@@ -225,16 +233,26 @@ describe('idempotency key', () => {
         },
       }),
     );
-    const first = await store.create({ type: 'access', email: EMAIL, idempotencyKey: 'orphan-1' });
+    const first = await store.create({
+      source: 'api',
+      type: 'access',
+      email: EMAIL,
+      idempotencyKey: 'orphan-1',
+    });
     expect(first).toMatchObject({ created: true, record: { requestId: orphanId, status: 'RECEIVED' } });
-    const second = await store.create({ type: 'access', email: EMAIL, idempotencyKey: 'orphan-1' });
+    const second = await store.create({
+      source: 'api',
+      type: 'access',
+      email: EMAIL,
+      idempotencyKey: 'orphan-1',
+    });
     expect(second).toMatchObject({ created: false, record: { requestId: orphanId } });
   });
 });
 
 describe('terminal statuses', () => {
   it('cannot leave COMPLETED; completing again is a no-op', async () => {
-    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     const id = record.requestId;
     await store.transition(id, 'RUNNING', 'STARTED');
     const done = await store.complete(id);
@@ -249,7 +267,7 @@ describe('terminal statuses', () => {
   });
 
   it('cannot leave FAILED except by reopenForRetry', async () => {
-    const { record } = await store.create({ type: 'deletion', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL });
     const id = record.requestId;
     await store.transition(id, 'RUNNING', 'STARTED');
     await store.recordExecution(id, { name: 'exec-abc' });
@@ -287,7 +305,7 @@ describe('terminal statuses', () => {
 
 describe('Qualtrics create idempotency', () => {
   it('lets exactly one of 10 parallel claims create, and everyone reuses the recorded id', async () => {
-    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     const id = record.requestId;
     const claims = await Promise.all(
       Array.from({ length: 10 }, () => store.claimQualtricsCreate(id, 'customerData')),
@@ -319,7 +337,7 @@ describe('Qualtrics create idempotency', () => {
   });
 
   it('releases a claim only for its holder and only before an id is recorded', async () => {
-    const { record } = await store.create({ type: 'deletion', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL });
     const id = record.requestId;
     const first = await store.claimQualtricsCreate(id, 'erasure');
     if (!first.claimed) throw new Error('expected the first claim to win');
@@ -337,7 +355,7 @@ describe('Qualtrics create idempotency', () => {
   });
 
   it('refuses a first claim on a finished request', async () => {
-    const { record } = await store.create({ type: 'deletion', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL });
     await store.fail(record.requestId, { code: 'X', message: 'stopped' });
     await expect(store.claimQualtricsCreate(record.requestId, 'erasure')).rejects.toBeInstanceOf(
       RequestStateError,
@@ -347,13 +365,13 @@ describe('Qualtrics create idempotency', () => {
 
 describe('no personal data in what users see', () => {
   it('the status document carries the masked email, ids and counts only', async () => {
-    const { record } = await store.create({ type: 'deletion', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL });
     const id = record.requestId;
     await store.claimQualtricsCreate(id, 'erasure');
     await store.recordQualtricsId(id, 'erasure', 'PGR_9');
     await store.updateQualtrics(id, { erasureStatus: 'Completed' });
     await store.recordEvidence(id, { erasureRequestId: 'PGR_9', emailsNotFound: [NORMALIZED] });
-    await store.complete(id, { counts: { contactsRemaining: 0 } });
+    await store.complete(id, { counts: { contactsRemaining: 0 }, outcome: 'deleted' });
     const full = await store.get(id);
     expect(full?.evidence).toEqual({ erasureRequestId: 'PGR_9', emailsNotFound: [NORMALIZED] });
 
@@ -364,6 +382,16 @@ describe('no personal data in what users see', () => {
       status: 'COMPLETED',
       maskedEmail: 'j***@example.com',
       dryRun: false,
+      jurisdiction: 'gdpr',
+      receivedAt: record.createdAt,
+      channel: 'unspecified',
+      source: 'api',
+      dueAt: record.dueAt,
+      extendedDueAt: null,
+      respondedAt: full?.finishedAt,
+      outcome: 'deleted',
+      daysToRespond: 0,
+      overdue: false,
       createdAt: record.createdAt,
       updatedAt: full?.updatedAt,
       timeline: full?.timeline,
@@ -375,7 +403,7 @@ describe('no personal data in what users see', () => {
   });
 
   it('fail() scrubs the subject email in any case or URL-encoded', async () => {
-    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     const failed = await store.fail(record.requestId, {
       code: 'QUALTRICS_VALIDATION',
       message: `search for JANE.DOE@EXAMPLE.COM failed: GET /search?email=${encodeURIComponent(EMAIL)} returned 400 (also other.person@example.org)`,
@@ -388,7 +416,7 @@ describe('no personal data in what users see', () => {
   });
 
   it('timeline steps and details are scrubbed of addresses', async () => {
-    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     const r = await store.appendTimeline(record.requestId, 'SEARCH', `looked up ${NORMALIZED}`);
     expect(containsEmail(r.timeline)).toBe(false);
   });

@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { InputError } from '../errors';
-import { emailSha256, maskEmail, normalizeEmail } from '../privacy';
 import {
-  isTerminalStatus,
-  type NewRequest,
-  newRequest,
-  REQUEST_STATUSES,
-  validate,
-} from '../request-contract';
+  DEFAULT_CHANNEL,
+  DEFAULT_FORGET_EMAIL_AFTER_DAYS,
+  FALLBACK_JURISDICTION,
+  type Jurisdiction,
+  type LedgerQuery,
+  type LedgerRange,
+  parseInstant,
+  type RequestOutcome,
+  receivedAtProblem,
+} from '../ledger';
+import { emailSha256, maskEmail, normalizeEmail } from '../privacy';
+import { type NewRequest, newRequest, REQUEST_STATUSES, validate } from '../request-contract';
 import {
   type ClaimResult,
   claimQualtricsCreate,
@@ -16,6 +21,8 @@ import {
 } from './create-claims';
 import { RequestNotFoundError, RequestStateError, StorageError } from './errors';
 import { claimIdempotencyKey } from './idempotency-keys';
+import { ledgerOf, newLedgerAttributes } from './ledger-attributes';
+import { recordExpiry } from './retention';
 import { clip, scrubPii } from './scrub';
 import { toStatusDocument } from './status-document';
 import { RequestTable, type RequestTableOptions, requestPk } from './table';
@@ -26,9 +33,11 @@ import type {
   RequestRecord,
   RequestStatus,
   RequestStatusDocument,
+  RequestSummary,
 } from './types';
 import { combine, type UpdateSpec } from './update-expression';
 import {
+  answer,
   appendToTimeline,
   finish,
   MAX_ERROR_MESSAGE,
@@ -43,12 +52,32 @@ import {
   timelineEntry,
 } from './updates';
 
-export type RequestStoreOptions = RequestTableOptions;
+export interface RequestStoreOptions extends RequestTableOptions {
+  /** Days after completion the raw email is erased (`forgetEmails`). Default 30. */
+  forgetEmailAfterDays?: number;
+  /** The jurisdiction of a request submitted without one. Default gdpr. */
+  defaultJurisdiction?: Jurisdiction;
+}
 
-/** A new request as `create` takes it: validated here against the request contract. */
+/**
+ * A new request as `create` takes it: validated here against the request contract (which requires
+ * `source`, set by the entry point), receivedAt within its bounds at the store's clock.
+ */
 export type CreateRequestInput = NewRequest;
 
+/** A page of the ledger. */
+export interface LedgerPage {
+  requests: RequestSummary[];
+  /** Pass as `cursor` for the next page; null on the last. */
+  nextCursor: string | null;
+}
+
 export interface CompleteInput {
+  /**
+   * The nature of the response (access: data-provided; deletion: deleted, no-data-found or
+   * dry-run). Absent: data-provided for access, dry-run for a dry run, none otherwise.
+   */
+  outcome?: RequestOutcome;
   counts?: RequestCounts;
   /** Ids already stored are kept (a create is recorded once); file ids and erasure status are replaced. */
   qualtrics?: QualtricsRefsUpdate;
@@ -63,23 +92,46 @@ export interface CompleteInput {
  */
 export class RequestStore {
   private readonly table: RequestTable;
+  private readonly forgetEmailAfterDays: number;
+  private readonly defaultJurisdiction: Jurisdiction;
 
   constructor(opts: RequestStoreOptions) {
     this.table = new RequestTable(opts);
+    this.forgetEmailAfterDays = opts.forgetEmailAfterDays ?? DEFAULT_FORGET_EMAIL_AFTER_DAYS;
+    this.defaultJurisdiction = opts.defaultJurisdiction ?? FALLBACK_JURISDICTION;
   }
 
+  /**
+   * Records a new request (RECEIVED). With an idempotency key already used for the same request
+   * (type, subject, dry run), returns that request unchanged: the replay's ledger fields
+   * (jurisdiction, receivedAt, channel, source) are ignored, the first submission's stand.
+   */
   async create(input: CreateRequestInput): Promise<{ record: RequestRecord; created: boolean }> {
     const checked = validate(newRequest, input);
     if (!checked.ok) throw new InputError(checked.problems.join('; '));
     const { type, idempotencyKey } = checked.value;
+    const now = this.table.now();
+    const receivedAt = checked.value.receivedAt ? (parseInstant(checked.value.receivedAt) as Date) : now;
+    const tooFar = receivedAtProblem(receivedAt, now);
+    if (tooFar) throw new InputError(tooFar);
     const email = normalizeEmail(checked.value.email);
     const hash = emailSha256(email);
     const dryRun = type === 'deletion' ? Boolean(checked.value.dryRun) : undefined;
-    const now = this.table.now();
     let requestId: string = randomUUID();
+    const ledgerInput = {
+      jurisdiction: checked.value.jurisdiction ?? this.defaultJurisdiction,
+      receivedAt,
+      channel: checked.value.channel ?? DEFAULT_CHANNEL,
+      source: checked.value.source,
+    };
+    const expiresAt = recordExpiry(
+      { receivedAt: receivedAt.toISOString(), open: true },
+      this.table.retentionDays,
+      now,
+    );
 
     if (idempotencyKey !== undefined) {
-      const keyed = { requestId, type, emailSha256: hash, dryRun };
+      const keyed = { requestId, type, emailSha256: hash, dryRun, expiresAt };
       const existing = await claimIdempotencyKey(this.table, idempotencyKey, keyed, now);
       if (existing) {
         const record = await this.get(existing);
@@ -105,7 +157,8 @@ export class RequestStore {
       timeline: [timelineEntry(now, 'RECEIVED', `${type} request received${dryRun ? ' (dry run)' : ''}`)],
       counts: {},
       qualtrics: {},
-      expiresAt: this.table.expiry(now),
+      expiresAt,
+      ...newLedgerAttributes(ledgerInput, requestId, hash),
     };
     if (!(await this.table.putItem(record, 'attribute_not_exists(pk)'))) {
       // A concurrent caller with the same idempotency key completed the recovery first.
@@ -123,7 +176,49 @@ export class RequestStore {
 
   async getStatusDocument(requestId: string): Promise<RequestStatusDocument | undefined> {
     const r = await this.get(requestId);
-    return r ? toStatusDocument(r) : undefined;
+    return r ? toStatusDocument(r, this.table.now()) : undefined;
+  }
+
+  /**
+   * One page of the ledger, newest receipt first, filtered by `query` (README "The request
+   * ledger"). Never a Scan: a Query of the index that serves the filters. Throws
+   * InvalidCursorError (an InputError) for a cursor this listing did not return.
+   */
+  async list(query: LedgerQuery): Promise<LedgerPage> {
+    void query;
+    throw new Error('RequestStore.list: not implemented yet');
+  }
+
+  /** Every request for the subject with this email (matched on its hash), newest receipt first. */
+  async findBySubject(email: string): Promise<RequestSummary[]> {
+    void email;
+    throw new Error('RequestStore.findBySubject: not implemented yet');
+  }
+
+  /** Every request received in `range` (since inclusive, until exclusive), oldest receipt first. */
+  // biome-ignore lint/correctness/useYield: stub until the ledger queries land
+  async *records(range: LedgerRange = {}): AsyncIterable<RequestSummary> {
+    void range;
+    throw new Error('RequestStore.records: not implemented yet');
+  }
+
+  /**
+   * Extends the due date once (README "Deadlines"): ExtensionRefusedError when it was extended
+   * already, is past its first due date (OVERDUE) or is COMPLETED. `reason` (1–500 characters) is
+   * kept in the record only.
+   */
+  async extend(requestId: string, reason: string): Promise<RequestRecord> {
+    void reason;
+    throw new RequestNotFoundError(requestId);
+  }
+
+  /**
+   * Erases the raw email of every COMPLETED request whose minimization date has come
+   * (`QDSR_FORGET_EMAIL_AFTER_DAYS` after completion); the hash and masked email stay. The number
+   * of records changed.
+   */
+  async forgetEmails(): Promise<number> {
+    return 0;
   }
 
   /** Moves to `status` and records the step. A terminal status is left only by `reopenForRetry`. */
@@ -146,7 +241,11 @@ export class RequestStore {
         values: { ':startedAt': now.toISOString() },
       });
     }
-    if (isTerminalStatus(status)) parts.push(finish(now, this.table.expiry(now)));
+    if (status === 'COMPLETED') throw new InputError('a request is completed by complete()');
+    if (status === 'FAILED') {
+      const current = await this.table.mustGetRecord(requestId);
+      parts.push(finish(now, this.unansweredExpiry(current, now)));
+    }
     const updated = await this.table.updateRecord(requestId, 'transition', combine(...parts), now);
     if (updated) return updated;
     const current = await this.table.mustGetRecord(requestId);
@@ -242,9 +341,17 @@ export class RequestStore {
   /** → COMPLETED. Completing a completed request returns it unchanged (a retried last step). */
   async complete(requestId: string, input: CompleteInput = {}): Promise<RequestRecord> {
     const now = this.table.now();
+    const respondedAt = now.toISOString();
+    const expiresAt = recordExpiry(
+      { receivedAt: respondedAt, respondedAt, open: false },
+      this.table.retentionDays,
+      now,
+    );
+    const forgetEmailAt = new Date(now.getTime() + this.forgetEmailAfterDays * 86_400_000);
     const parts: UpdateSpec[] = [
       setStatus('COMPLETED'),
-      finish(now, this.table.expiry(now)),
+      finish(now, expiresAt),
+      answer(now, forgetEmailAt, input.outcome),
       appendToTimeline(timelineEntry(now, 'COMPLETED')),
       mergeCounts(input.counts ?? {}),
       setQualtricsRefs(input.qualtrics ?? {}),
@@ -274,7 +381,7 @@ export class RequestStore {
     const parts: UpdateSpec[] = [
       setStatus('FAILED'),
       { set: ['#error = :error'], names: { '#error': 'error' }, values: { ':error': reason } },
-      finish(now, this.table.expiry(now)),
+      finish(now, this.unansweredExpiry(current, now)),
       appendToTimeline(timelineEntry(now, 'FAILED', `${reason.code}: ${reason.message}`)),
       notTerminal,
     ];
@@ -283,6 +390,12 @@ export class RequestStore {
     const after = await this.table.mustGetRecord(requestId);
     if (after.status === 'FAILED') return after;
     throw new RequestStateError(requestId, after.status, 'fail');
+  }
+
+  /** The TTL of a request that ended without an answer (FAILED), at `now`. */
+  private unansweredExpiry(record: RequestRecord, now: Date): number {
+    const { receivedAt } = ledgerOf(record);
+    return recordExpiry({ receivedAt, open: false }, this.table.retentionDays, now);
   }
 
   /** An update that only needs the record to exist. */

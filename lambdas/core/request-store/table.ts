@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_RECORD_RETENTION_DAYS } from '../ledger/retention';
 import { normalizeRequestId } from '../request-contract';
 import { RequestNotFoundError, StorageError } from './errors';
 import type { RequestRecord } from './types';
@@ -11,15 +12,16 @@ import { combine, render, type UpdateSpec } from './update-expression';
  * StorageError that says the operation but never the item.
  */
 
-export const DEFAULT_RETENTION_DAYS = 90;
-
 export const requestPk = (requestId: string): string => `request#${requestId}`;
 
 export interface RequestTableOptions {
   doc: DynamoDBDocumentClient;
   tableName: string;
   now?: () => Date;
-  /** How long a record is kept after it was created or finished (TTL). */
+  /**
+   * Days a record is kept after its response, or its receipt if never answered (TTL; README
+   * "Retention"). Default 730.
+   */
   retentionDays?: number;
 }
 
@@ -34,18 +36,13 @@ export class RequestTable {
   readonly now: () => Date;
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
-  private readonly retentionSeconds: number;
+  readonly retentionDays: number;
 
   constructor(opts: RequestTableOptions) {
     this.doc = opts.doc;
     this.tableName = opts.tableName;
     this.now = opts.now ?? (() => new Date());
-    this.retentionSeconds = Math.round((opts.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400);
-  }
-
-  /** The TTL of an item written at `from`. */
-  expiry(from: Date): number {
-    return epochSeconds(from) + this.retentionSeconds;
+    this.retentionDays = opts.retentionDays ?? DEFAULT_RECORD_RETENTION_DAYS;
   }
 
   /** Past its TTL: DynamoDB deletes expired items lazily (dynalite never), so reads check. */

@@ -1,3 +1,4 @@
+import type { Channel, Jurisdiction, RequestOutcome, RequestSource } from '../ledger/jurisdictions';
 import type { RequestStatus, RequestType } from '../request-contract';
 
 /** The request record (one DynamoDB item per privacy request) and the documents derived from it. */
@@ -44,13 +45,22 @@ export interface RequestError {
   message: string;
 }
 
+/** When a due date was extended; the reason stays in the record, never in output, events or logs. */
+export interface RequestExtension {
+  at: string;
+  reason: string;
+}
+
 export interface RequestRecord {
   pk: string;
   requestId: string;
   type: RequestType;
   status: RequestStatus;
-  /** The subject's email (normalized). The only place it is stored, besides the export bundle. */
-  email: string;
+  /**
+   * The subject's email (normalized). The only place it is stored, besides the export bundle; erased
+   * `QDSR_FORGET_EMAIL_AFTER_DAYS` after completion (`emailForgottenAt`).
+   */
+  email?: string;
   maskedEmail: string;
   emailSha256: string;
   dryRun?: boolean;
@@ -68,17 +78,59 @@ export interface RequestRecord {
   /** Deletion evidence (erasure id, statuses with timestamps, emailsNotFound). Never in output. */
   evidence?: Record<string, unknown>;
   execution?: { name: string; attempt: number };
-  /** TTL (epoch seconds). */
+  /** TTL (epoch seconds): `QDSR_RECORD_RETENTION_DAYS` after respondedAt, or receivedAt if never answered. */
   expiresAt: number;
+
+  // The ledger (README "The request ledger"). Records made before it lack these; readers use
+  // `ledgerOf`, which fills them in from what the record has.
+  jurisdiction: Jurisdiction;
+  /** When the controller received the request (normalized ISO-8601 UTC). */
+  receivedAt: string;
+  channel: Channel;
+  source: RequestSource;
+  dueAt: string;
+  /** Set once, by an extension. */
+  extendedDueAt?: string;
+  /** extendedDueAt ?? dueAt, stored so queries can filter on it. */
+  effectiveDueAt: string;
+  extension?: RequestExtension;
+  /** When it reached COMPLETED. */
+  respondedAt?: string;
+  outcome?: RequestOutcome;
+  /** When `email` was erased. */
+  emailForgottenAt?: string;
+
+  // Index keys (lambdas/core/tables.ts, REQUESTS_TABLE_INDEXES): only request records carry them.
+  ledgerPartition?: string;
+  receivedAtKey?: string;
+  subjectKey?: string;
+  /** Present from completion until the email is forgotten. */
+  forgetPartition?: string;
+  forgetEmailAt?: string;
 }
 
-/** What `status` / `GET /requests/{id}` return (BRIEF §3): no raw email, no evidence. */
+/** A record that still holds the subject's email (what every workflow step needs). */
+export type RecordWithEmail = RequestRecord & { email: string };
+
+/** What `status` / `GET /requests/{id}` return (README): no raw email, no evidence, no extension reason. */
 export interface RequestStatusDocument {
   requestId: string;
   type: RequestType;
   status: RequestStatus;
   maskedEmail: string;
   dryRun?: boolean;
+  jurisdiction: Jurisdiction;
+  receivedAt: string;
+  channel: Channel;
+  source: RequestSource;
+  dueAt: string;
+  extendedDueAt: string | null;
+  respondedAt: string | null;
+  outcome: RequestOutcome | null;
+  /** (respondedAt − receivedAt) in days, one decimal. */
+  daysToRespond: number | null;
+  /** Not COMPLETED and past the effective due date (extendedDueAt ?? dueAt), at the time of reading. */
+  overdue: boolean;
   createdAt: string;
   updatedAt: string;
   timeline: TimelineEntry[];
@@ -86,3 +138,6 @@ export interface RequestStatusDocument {
   qualtrics: Pick<QualtricsRefs, 'customerDataRequestId' | 'fileIds' | 'erasureRequestId' | 'erasureStatus'>;
   error: RequestError | null;
 }
+
+/** One request in a list (`GET /requests`, search, records): the status document without its timeline. */
+export type RequestSummary = Omit<RequestStatusDocument, 'timeline'>;

@@ -1,5 +1,7 @@
 import { InputError } from '../errors';
+import { OUTCOMES, type RequestOutcome } from '../ledger/jurisdictions';
 import { type RequestStatus, TERMINAL_STATUSES } from '../request-contract';
+import { FORGET_PARTITION } from './ledger-attributes';
 import { clip, scrubPii } from './scrub';
 import type { QualtricsRefs, RequestCounts, TimelineEntry } from './types';
 import type { UpdateSpec } from './update-expression';
@@ -50,6 +52,28 @@ export const finish = (at: Date, expiresAt: number): UpdateSpec => ({
   set: ['finishedAt = :finishedAt', 'expiresAt = :expiresAt'],
   values: { ':finishedAt': at.toISOString(), ':expiresAt': expiresAt },
 });
+
+/**
+ * Reaching COMPLETED: when it was answered, how (when the caller says), and when its raw email is
+ * to be erased (which puts it in the `byEmailForgetAt` index until then).
+ */
+export function answer(at: Date, forgetEmailAt: Date, outcome?: RequestOutcome): UpdateSpec {
+  if (outcome !== undefined && !OUTCOMES.includes(outcome)) throw new InputError('unknown request outcome');
+  return {
+    set: [
+      'respondedAt = :respondedAt',
+      'forgetPartition = :forgetPartition',
+      'forgetEmailAt = :forgetEmailAt',
+      ...(outcome ? ['outcome = :outcome'] : []),
+    ],
+    values: {
+      ':respondedAt': at.toISOString(),
+      ':forgetPartition': FORGET_PARTITION,
+      ':forgetEmailAt': forgetEmailAt.toISOString(),
+      ...(outcome ? { ':outcome': outcome } : {}),
+    },
+  };
+}
 
 export const setEvidence = (evidence: Record<string, unknown>): UpdateSpec => ({
   set: ['evidence = :evidence'],

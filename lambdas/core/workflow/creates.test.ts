@@ -29,7 +29,11 @@ const TYPE_OF: Record<QualtricsJobKind, 'access' | 'deletion'> = {
 };
 
 async function newRequest(kind: QualtricsJobKind) {
-  const { record } = await store.create({ type: TYPE_OF[kind], email: 'jane.doe@example.com' });
+  const { record } = await store.create({
+    source: 'api',
+    type: TYPE_OF[kind],
+    email: 'jane.doe@example.com',
+  });
   await store.transition(record.requestId, 'RUNNING', 'STARTED');
   return (await store.get(record.requestId))!;
 }

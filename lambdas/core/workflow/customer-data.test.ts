@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(() => aws?.close());
 
 async function newRequest(): Promise<string> {
-  const { record } = await store.create({ type: 'access', email: EMAIL });
+  const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });
   await store.transition(record.requestId, 'RUNNING', 'STARTED');
   return record.requestId;
 }

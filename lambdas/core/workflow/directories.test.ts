@@ -22,7 +22,7 @@ beforeAll(async () => {
 afterAll(() => aws?.close());
 
 async function newRequest(): Promise<string> {
-  return (await store.create({ type: 'access', email: EMAIL })).record.requestId;
+  return (await store.create({ source: 'api', type: 'access', email: EMAIL })).record.requestId;
 }
 
 const contact = (id: string): ContactSummary => ({ contactId: id, raw: { id } });

@@ -2,7 +2,12 @@ import type { EventPublisher } from '../events';
 import type { ExportWriter } from '../export-writer';
 import type { QualtricsApi } from '../qualtrics/types';
 import type { Reservation } from '../rate-limiter';
-import { RequestNotFoundError, type RequestRecord, type RequestStore } from '../request-store';
+import {
+  EmailForgottenError,
+  type RecordWithEmail,
+  RequestNotFoundError,
+  type RequestStore,
+} from '../request-store';
 import type { JobDurations } from './job-durations';
 
 /** Whether a deletion is done once Qualtrics accepted the erasure, or once it confirmed it (default). */
@@ -50,14 +55,18 @@ export interface StepEnv extends WorkflowDeps {
 
 export const silentLog: StepLog = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** The request record a step works on; it alone holds the subject's email. */
+/**
+ * The request record a step works on; it alone holds the subject's email. A record whose email was
+ * erased (minimization) cannot be worked on: EmailForgottenError, at once, from any step.
+ */
 export async function loadRequest(
   env: Pick<WorkflowDeps, 'store'>,
   requestId: string,
-): Promise<RequestRecord> {
+): Promise<RecordWithEmail> {
   const record = await env.store.get(requestId);
   if (!record) throw new RequestNotFoundError(requestId);
-  return record;
+  if (typeof record.email !== 'string') throw new EmailForgottenError(requestId);
+  return record as RecordWithEmail;
 }
 
 export const isoNow = (env: Pick<WorkflowDeps, 'now'>): string => new Date(env.now()).toISOString();

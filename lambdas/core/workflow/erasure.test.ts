@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(() => aws?.close());
 
 async function newRequest(dryRun = false): Promise<string> {
-  const { record } = await store.create({ type: 'deletion', email: EMAIL, dryRun });
+  const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL, dryRun });
   await store.transition(record.requestId, 'RUNNING', 'STARTED');
   return record.requestId;
 }

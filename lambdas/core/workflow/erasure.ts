@@ -1,6 +1,6 @@
 import { normalizeEmail } from '../privacy';
 import type { ErasureRequest, QualtricsApi } from '../qualtrics/types';
-import type { RequestRecord } from '../request-store';
+import type { RecordWithEmail, RequestRecord } from '../request-store';
 import { clip, scrubPii } from '../request-store/scrub';
 import { AmbiguousCreateError, createOnce } from './creates';
 import { isoNow, loadRequest, type StepEnv } from './env';
@@ -153,7 +153,7 @@ function startedErasure(
  */
 async function findOwnErasure(
   client: QualtricsApi,
-  record: RequestRecord,
+  record: RecordWithEmail,
   claimedAt: string | undefined,
 ): Promise<ErasureRequest | undefined> {
   const since = claimedAt ? Date.parse(claimedAt) - CLOCK_SKEW_MS : Number.NEGATIVE_INFINITY;

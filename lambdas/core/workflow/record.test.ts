@@ -36,7 +36,7 @@ function env() {
 
 describe('recordStarted', () => {
   it('moves a received request to RUNNING, and accepts a re-run', async () => {
-    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     await expect(recordStarted(env(), { requestId: record.requestId, type: 'access' })).resolves.toEqual({
       requestId: record.requestId,
     });
@@ -47,7 +47,7 @@ describe('recordStarted', () => {
   });
 
   it('refuses the wrong workflow, an unknown request and a finished one', async () => {
-    const { record } = await store.create({ type: 'deletion', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL });
     await expect(recordStarted(env(), { requestId: record.requestId, type: 'access' })).rejects.toMatchObject(
       {
         name: ErrorNames.Input,
@@ -67,7 +67,7 @@ describe('recordStarted', () => {
 
 describe('recordFailed', () => {
   it('stores a PII-free reason whatever the Cause quotes, and emits Privacy Request Failed', async () => {
-    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     const e = env();
     const quoted = [EMAIL, EMAIL.toLowerCase(), EMAIL.toUpperCase(), encodeURIComponent(EMAIL)].join(' | ');
     const cause = JSON.stringify({
@@ -110,7 +110,7 @@ describe('recordFailed', () => {
   });
 
   it('keeps the first reason when a failed request is failed again', async () => {
-    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     await recordFailed(env(), {
       requestId: record.requestId,
       type: 'access',
@@ -138,7 +138,7 @@ describe('recordFailed', () => {
 
 describe('recordCompleted', () => {
   it('completes an access request with its counts and emits ids and counts only', async () => {
-    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     await store.transition(record.requestId, 'RUNNING', 'STARTED');
     const e = env();
     const result = {
@@ -172,7 +172,7 @@ describe('recordCompleted', () => {
   });
 
   it('completes a deletion with what Qualtrics reported and emits ids and counts only', async () => {
-    const { record } = await store.create({ type: 'deletion', email: EMAIL, dryRun: true });
+    const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL, dryRun: true });
     await store.transition(record.requestId, 'RUNNING', 'STARTED');
     const e = env();
     const result = {
@@ -207,7 +207,7 @@ describe('recordCompleted', () => {
   });
 
   it('rejects a result of the wrong shape', async () => {
-    const { record } = await store.create({ type: 'deletion', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL });
     await expect(
       recordCompleted(env(), { requestId: record.requestId, type: 'deletion', result: { counts: {} } }),
     ).rejects.toMatchObject({ name: ErrorNames.Input });
@@ -221,7 +221,7 @@ describe('executionEnded', () => {
   });
 
   it('closes a request whose current execution timed out, with a reason and a Failed event', async () => {
-    const { record } = await store.create({ type: 'access', email: EMAIL });
+    const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     await store.recordExecution(record.requestId, { name: `${record.requestId}-1`, attempt: 1 });
     await store.transition(record.requestId, 'RUNNING', 'STARTED');
     const e = env();
@@ -237,9 +237,9 @@ describe('executionEnded', () => {
   });
 
   it('leaves finished requests, older attempts and foreign executions alone', async () => {
-    const { record: done } = await store.create({ type: 'access', email: EMAIL });
+    const { record: done } = await store.create({ source: 'api', type: 'access', email: EMAIL });
     await store.complete(done.requestId, {});
-    const { record: retried } = await store.create({ type: 'deletion', email: EMAIL });
+    const { record: retried } = await store.create({ source: 'api', type: 'deletion', email: EMAIL });
     await store.recordExecution(retried.requestId, { name: `${retried.requestId}-2`, attempt: 2 });
     await store.transition(retried.requestId, 'RUNNING', 'STARTED');
     const e = env();

@@ -48,7 +48,7 @@ async function submit(
     progress.line(runtime.describe());
     await preflight(runtime);
     const deps = workflowDeps();
-    const { record } = await deps.store.create(submission.value);
+    const { record } = await deps.store.create({ ...submission.value, source: 'cli' });
     progress.line(
       `request ${record.requestId}: ${type}${extra.dryRun ? ' (dry run)' : ''} for ${record.maskedEmail}`,
     );
