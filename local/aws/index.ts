@@ -2,7 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { resetAwsClients } from '../../lambdas/core/aws-clients';
-import { DEFAULT_LOCAL_NAMES, STORAGE_ENV, TTL_ATTRIBUTE } from '../../lambdas/core/tables';
+import { forgetEmailAfterDaysFromEnv, recordRetentionDaysFromEnv } from '../../lambdas/core/ledger';
+import { withLedgerAttributes } from '../../lambdas/core/request-store';
+import {
+  DEFAULT_LOCAL_NAMES,
+  REQUESTS_TABLE_INDEXES,
+  STORAGE_ENV,
+  TTL_ATTRIBUTE,
+} from '../../lambdas/core/tables';
 import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalDynamo, startDynalite } from './dynamo';
 import { type LocalS3, startS3rver } from './s3';
 
@@ -37,6 +44,21 @@ export interface LocalAws {
   close(): Promise<void>;
 }
 
+/**
+ * A requests-table item of a data dir made before the ledger, as the ledger wants it (with the
+ * current retention settings); an item already past its retention is dropped, as TTL would have.
+ */
+function migratedRequestItem(item: Record<string, unknown>): Record<string, unknown> | undefined {
+  const now = new Date();
+  if (typeof item.expiresAt === 'number' && item.expiresAt < Math.floor(now.getTime() / 1000))
+    return undefined;
+  return withLedgerAttributes(item, {
+    retentionDays: recordRetentionDaysFromEnv().days,
+    forgetEmailAfterDays: forgetEmailAfterDaysFromEnv(),
+    now,
+  });
+}
+
 export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAws> {
   const names: StorageNames = { ...DEFAULT_LOCAL_NAMES, ...opts.names };
   const tempDir = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'qdsr-local-aws-'));
@@ -62,7 +84,13 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
     dynamo = await startDynalite({ path: dynamoDir });
     await ensureTables(dynamo.endpoint, [
       { name: names.limiterTable, ttlAttribute: TTL_ATTRIBUTE },
-      { name: names.requestsTable, ttlAttribute: TTL_ATTRIBUTE },
+      {
+        name: names.requestsTable,
+        ttlAttribute: TTL_ATTRIBUTE,
+        indexes: Object.values(REQUESTS_TABLE_INDEXES),
+        // A data dir made before the ledger: its records get their ledger attributes once.
+        migrateItem: (item) => migratedRequestItem(item),
+      },
     ]);
     s3 = await startS3rver({ directory: s3Dir, buckets: [names.exportBucket] });
   } catch (e) {

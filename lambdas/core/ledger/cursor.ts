@@ -24,7 +24,8 @@ const VERSION = 1;
 export type IndexKey = Record<string, string>;
 
 export function encodeCursor(index: string, key: IndexKey): string {
-  return Buffer.from(JSON.stringify({ v: VERSION, i: index, k: key }), 'utf8').toString('base64url');
+  const sorted = Object.fromEntries(Object.entries(key).sort(([a], [b]) => a.localeCompare(b)));
+  return Buffer.from(JSON.stringify({ v: VERSION, i: index, k: sorted }), 'utf8').toString('base64url');
 }
 
 /** The key `cursor` holds for `index`, which must have exactly `attributes`; InvalidCursorError otherwise. */
@@ -53,5 +54,7 @@ export function decodeCursor(cursor: string, index: string, attributes: readonly
         value.length <= MAX_KEY_VALUE_LENGTH,
     );
   if (!valid) throw new InvalidCursorError();
+  // Base64 decoding forgives (trailing characters, padding bits): only our own encoding is ours.
+  if (encodeCursor(index, k as IndexKey) !== cursor) throw new InvalidCursorError();
   return k as IndexKey;
 }

@@ -5,6 +5,7 @@ import { RequestStore } from './store';
 export type { ClaimResult } from './create-claims';
 export * from './errors';
 export { idempotencyPk } from './idempotency-keys';
+export { type BackfillPolicy, withLedgerAttributes } from './ledger-attributes';
 export { clip, scrubPii } from './scrub';
 export { toStatusDocument, toSummary } from './status-document';
 export * from './store';

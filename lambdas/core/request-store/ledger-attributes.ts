@@ -11,6 +11,7 @@ import {
   type RequestSource,
   SOURCES,
 } from '../ledger/jurisdictions';
+import { recordExpiry } from './retention';
 import type { RequestRecord, RequestType } from './types';
 
 /**
@@ -145,4 +146,53 @@ export function isOverdue(
 
 export function daysToRespond(ledger: Pick<Ledger, 'receivedAt' | 'respondedAt'>): number | null {
   return ledger.respondedAt ? daysBetween(ledger.receivedAt, ledger.respondedAt) : null;
+}
+
+/** What the current retention settings give a record made before the ledger. */
+export interface BackfillPolicy {
+  retentionDays: number;
+  forgetEmailAfterDays: number;
+  now: Date;
+}
+
+/**
+ * An item of the requests table as the ledger wants it: a request record made before the ledger
+ * gets its ledger attributes and index keys (derived as `ledgerOf` does) and the current retention;
+ * any other item (an idempotency key, a record already complete) is returned as it is. Used by the
+ * local runtime's one-time migration of a data dir made before the ledger.
+ */
+export function withLedgerAttributes<T extends Record<string, unknown>>(item: T, policy: BackfillPolicy): T {
+  const r = item as unknown as RequestRecord;
+  if (typeof item.pk !== 'string' || !item.pk.startsWith('request#') || typeof r.requestId !== 'string')
+    return item;
+  if (typeof r.ledgerPartition === 'string') return item;
+  const ledger = ledgerOf(r);
+  const filled: Record<string, unknown> = {
+    ...item,
+    jurisdiction: ledger.jurisdiction,
+    receivedAt: ledger.receivedAt,
+    channel: ledger.channel,
+    source: ledger.source,
+    dueAt: ledger.dueAt,
+    effectiveDueAt: ledger.effectiveDueAt,
+    ledgerPartition: LEDGER_PARTITION,
+    receivedAtKey: receivedAtKey(ledger.receivedAt, r.requestId),
+    ...(typeof r.emailSha256 === 'string' ? { subjectKey: subjectKey(r.emailSha256) } : {}),
+    expiresAt: recordExpiry(
+      ledger.respondedAt ?? ledger.receivedAt,
+      { retentionDays: policy.retentionDays, open: r.status !== 'COMPLETED' && r.status !== 'FAILED' },
+      policy.now,
+    ),
+  };
+  if (ledger.respondedAt) {
+    filled.respondedAt = ledger.respondedAt;
+    if (ledger.outcome) filled.outcome = ledger.outcome;
+    if (typeof r.email === 'string') {
+      filled.forgetPartition = FORGET_PARTITION;
+      filled.forgetEmailAt = new Date(
+        Date.parse(ledger.respondedAt) + policy.forgetEmailAfterDays * 86_400_000,
+      ).toISOString();
+    }
+  }
+  return filled as T;
 }

@@ -22,6 +22,7 @@ import {
 import { RequestNotFoundError, RequestStateError, StorageError } from './errors';
 import { claimIdempotencyKey } from './idempotency-keys';
 import { ledgerOf, newLedgerAttributes } from './ledger-attributes';
+import { findBySubject, ledgerRecords, listRequests } from './ledger-queries';
 import { recordExpiry } from './retention';
 import { clip, scrubPii } from './scrub';
 import { toStatusDocument } from './status-document';
@@ -125,8 +126,8 @@ export class RequestStore {
       source: checked.value.source,
     };
     const expiresAt = recordExpiry(
-      { receivedAt: receivedAt.toISOString(), open: true },
-      this.table.retentionDays,
+      receivedAt.toISOString(),
+      { retentionDays: this.table.retentionDays, open: true },
       now,
     );
 
@@ -185,21 +186,20 @@ export class RequestStore {
    * InvalidCursorError (an InputError) for a cursor this listing did not return.
    */
   async list(query: LedgerQuery): Promise<LedgerPage> {
-    void query;
-    throw new Error('RequestStore.list: not implemented yet');
+    return listRequests(this.table, query, this.table.now());
   }
 
   /** Every request for the subject with this email (matched on its hash), newest receipt first. */
   async findBySubject(email: string): Promise<RequestSummary[]> {
-    void email;
-    throw new Error('RequestStore.findBySubject: not implemented yet');
+    return findBySubject(this.table, email, this.table.now());
   }
 
-  /** Every request received in `range` (since inclusive, until exclusive), oldest receipt first. */
-  // biome-ignore lint/correctness/useYield: stub until the ledger queries land
-  async *records(range: LedgerRange = {}): AsyncIterable<RequestSummary> {
-    void range;
-    throw new Error('RequestStore.records: not implemented yet');
+  /**
+   * Every request received in `range` (since inclusive, until exclusive), oldest receipt first
+   * (the records CSV's order), read page by page as the caller iterates.
+   */
+  records(range: LedgerRange = {}): AsyncIterable<RequestSummary> {
+    return ledgerRecords(this.table, range, this.table.now());
   }
 
   /**
@@ -343,8 +343,8 @@ export class RequestStore {
     const now = this.table.now();
     const respondedAt = now.toISOString();
     const expiresAt = recordExpiry(
-      { receivedAt: respondedAt, respondedAt, open: false },
-      this.table.retentionDays,
+      respondedAt,
+      { retentionDays: this.table.retentionDays, open: false },
       now,
     );
     const forgetEmailAt = new Date(now.getTime() + this.forgetEmailAfterDays * 86_400_000);
@@ -395,7 +395,7 @@ export class RequestStore {
   /** The TTL of a request that ended without an answer (FAILED), at `now`. */
   private unansweredExpiry(record: RequestRecord, now: Date): number {
     const { receivedAt } = ledgerOf(record);
-    return recordExpiry({ receivedAt, open: false }, this.table.retentionDays, now);
+    return recordExpiry(receivedAt, { retentionDays: this.table.retentionDays, open: false }, now);
   }
 
   /** An update that only needs the record to exist. */

@@ -1,5 +1,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_RECORD_RETENTION_DAYS } from '../ledger/retention';
 import { normalizeRequestId } from '../request-contract';
 import { RequestNotFoundError, StorageError } from './errors';
@@ -76,6 +83,18 @@ export class RequestTable {
     } catch (e) {
       if (isConditionFailed(e)) return false;
       throw new StorageError('PutItem', e);
+    }
+  }
+
+  /** One page of a Query of one of the table's indexes (never a Scan: see ledger-queries.ts). */
+  async queryIndex(
+    input: Omit<QueryCommandInput, 'TableName'> & { IndexName: string },
+  ): Promise<{ items: Array<Record<string, unknown>>; lastKey?: Record<string, unknown> }> {
+    try {
+      const out = await this.doc.send(new QueryCommand({ TableName: this.tableName, ...input }));
+      return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey };
+    } catch (e) {
+      throw new StorageError(`Query (${input.IndexName})`, e);
     }
   }
 
