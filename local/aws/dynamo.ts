@@ -108,19 +108,40 @@ function createTableInput(name: string, indexes: readonly TableIndexSpec[]): Cre
   };
 }
 
-/** Creates the table; false when it exists already. */
+/**
+ * dynalite answers CreateTable/DeleteTable at once but finishes them a moment later (on LevelDB,
+ * after its writes): until then the table is CREATING (a write to it: ResourceNotFound) or
+ * DELETING (its name still taken). Wait for the change, briefly.
+ */
+async function settled(client: DynamoDBClient, name: string, until: 'ACTIVE' | 'GONE'): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const status = (await describe(client, name))?.TableStatus ?? 'GONE';
+    if (status === until) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`local DynamoDB: table ${name} did not become ${until}`);
+}
+
+/** Creates the table (and waits until it is ACTIVE); false when it exists already. */
 async function createTable(
   client: DynamoDBClient,
   name: string,
   indexes: readonly TableIndexSpec[],
 ): Promise<boolean> {
+  let created = true;
   try {
     await client.send(new CreateTableCommand(createTableInput(name, indexes)));
-    return true;
   } catch (e) {
-    if (e instanceof ResourceInUseException) return false;
-    throw e;
+    if (!(e instanceof ResourceInUseException)) throw e;
+    created = false;
   }
+  await settled(client, name, 'ACTIVE');
+  return created;
+}
+
+async function deleteTable(client: DynamoDBClient, name: string): Promise<void> {
+  await client.send(new DeleteTableCommand({ TableName: name }));
+  await settled(client, name, 'GONE');
 }
 
 async function describe(client: DynamoDBClient, name: string) {
@@ -170,7 +191,7 @@ async function migrateTable(client: DynamoDBClient, table: LocalTableSpec): Prom
   await createTable(client, aside, []);
   await copyItems(client, table.name, aside, (item) => item);
   await DynamoDBDocumentClient.from(client).send(new PutCommand({ TableName: aside, Item: COPIED }));
-  await client.send(new DeleteTableCommand({ TableName: table.name }));
+  await deleteTable(client, table.name);
   await restoreFromCopy(client, table);
 }
 
@@ -181,7 +202,7 @@ async function restoreFromCopy(client: DynamoDBClient, table: LocalTableSpec): P
   await copyItems(client, aside, table.name, (item) =>
     item[TABLE_PARTITION_KEY] === COPIED[TABLE_PARTITION_KEY] ? undefined : migrate(item),
   );
-  await client.send(new DeleteTableCommand({ TableName: aside }));
+  await deleteTable(client, aside);
 }
 
 /** Finishes a migration an earlier start left: from a whole copy, or by dropping a partial one. */
@@ -194,7 +215,7 @@ async function resumeMigration(client: DynamoDBClient, table: LocalTableSpec): P
     await restoreFromCopy(client, table);
   } else {
     // The table itself was not touched yet: drop the partial copy, and migrate again.
-    await client.send(new DeleteTableCommand({ TableName: aside }));
+    await deleteTable(client, aside);
   }
 }
 
