@@ -28,12 +28,13 @@ import type { RequestSummary } from './types';
 const { byReceivedAt, byStatus, bySubject } = REQUESTS_TABLE_INDEXES;
 
 /** One Query of `index` in one partition, with its key range, filters and order. */
-interface IndexQuery {
+export interface IndexQuery {
   index: TableIndexSpec;
   partition: string;
-  /** Sort key bounds: since inclusive, until exclusive (normalized ISO instants). */
+  /** Sort key bounds: since inclusive, until exclusive (normalized ISO instants); or up to, inclusive. */
   since?: string;
   until?: string;
+  upTo?: string;
   newestFirst: boolean;
   filters: Filter[];
 }
@@ -56,14 +57,16 @@ function queryInput(q: IndexQuery, limit: number, startKey?: Record<string, unkn
   const values: Record<string, unknown> = { ':pk': q.partition };
   let range = '';
   // DynamoDB refuses a name no expression uses.
-  if (q.since !== undefined || q.until !== undefined) names['#sk'] = q.index.sortKey;
+  if (q.since !== undefined || q.until !== undefined || q.upTo !== undefined) names['#sk'] = q.index.sortKey;
   if (q.since !== undefined && q.until !== undefined) {
     // Sort keys are `<receivedAt>#<id>`: none equals `until` itself, so BETWEEN excludes it.
     range = ' AND #sk BETWEEN :since AND :until';
   } else if (q.since !== undefined) range = ' AND #sk >= :since';
   else if (q.until !== undefined) range = ' AND #sk < :until';
+  else if (q.upTo !== undefined) range = ' AND #sk <= :upTo';
   if (q.since !== undefined) values[':since'] = q.since;
   if (q.until !== undefined) values[':until'] = q.until;
+  if (q.upTo !== undefined) values[':upTo'] = q.upTo;
   for (const f of q.filters) {
     Object.assign(names, f.names);
     Object.assign(values, f.values);
@@ -91,7 +94,7 @@ function keyOf(index: TableIndexSpec, item: Record<string, unknown>): IndexKey {
 }
 
 /** Every item of the query, page after page. */
-async function* allItems(table: RequestTable, q: IndexQuery): AsyncGenerator<Record<string, unknown>> {
+export async function* allItems(table: RequestTable, q: IndexQuery): AsyncGenerator<Record<string, unknown>> {
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await table.queryIndex(queryInput(q, LIST_LIMIT_MAX, startKey));

@@ -20,10 +20,11 @@ import {
   releaseQualtricsCreateClaim,
 } from './create-claims';
 import { RequestNotFoundError, RequestStateError, StorageError } from './errors';
+import { extendDueDate } from './extension';
 import { claimIdempotencyKey } from './idempotency-keys';
 import { ledgerOf, newLedgerAttributes } from './ledger-attributes';
 import { findBySubject, ledgerRecords, listRequests } from './ledger-queries';
-import { recordExpiry } from './retention';
+import { forgetEmails, recordExpiry, requireEmail } from './retention';
 import { clip, scrubPii } from './scrub';
 import { toStatusDocument } from './status-document';
 import { RequestTable, type RequestTableOptions, requestPk } from './table';
@@ -208,8 +209,7 @@ export class RequestStore {
    * kept in the record only.
    */
   async extend(requestId: string, reason: string): Promise<RequestRecord> {
-    void reason;
-    throw new RequestNotFoundError(requestId);
+    return extendDueDate(this.table, requestId, reason);
   }
 
   /**
@@ -218,7 +218,7 @@ export class RequestStore {
    * of records changed.
    */
   async forgetEmails(): Promise<number> {
-    return 0;
+    return forgetEmails(this.table, this.table.now());
   }
 
   /** Moves to `status` and records the step. A terminal status is left only by `reopenForRetry`. */
@@ -256,6 +256,8 @@ export class RequestStore {
   /** For a redrive of a failed execution: FAILED → RUNNING (the error stays in the timeline). */
   async reopenForRetry(requestId: string): Promise<RequestRecord> {
     const current = await this.table.mustGetRecord(requestId);
+    // A retry needs the subject's email: a record that no longer holds it cannot be run again.
+    requireEmail(current);
     if (current.status !== 'FAILED')
       throw new RequestStateError(requestId, current.status, 'reopen for retry');
     const now = this.table.now();

@@ -13,6 +13,7 @@ import {
 import { ConfigError, DsrError, ErrorNames } from '../errors';
 import { eventPublisherFromEnv } from '../events';
 import { exportWriterFromEnv } from '../export-writer';
+import { DEFAULT_JURISDICTION_ENV, FORGET_EMAIL_ENV, RECORD_RETENTION_ENV } from '../ledger';
 import { createQualtricsClient } from '../qualtrics';
 import { ENDPOINTS } from '../qualtrics/endpoints';
 import type { CallGate, QualtricsApi } from '../qualtrics/types';
@@ -61,6 +62,9 @@ const ENV_KEYS = [
   'QDSR_EVENT_BUS',
   'QDSR_WAIT_SCALE',
   'QDSR_TARGET_UTILIZATION',
+  RECORD_RETENTION_ENV,
+  FORGET_EMAIL_ENV,
+  DEFAULT_JURISDICTION_ENV,
   DELETION_DONE_ENV,
   'QUALTRICS_BASE_URL',
   'QUALTRICS_DATACENTER',

@@ -3,10 +3,10 @@ import type { ExportWriter } from '../export-writer';
 import type { QualtricsApi } from '../qualtrics/types';
 import type { Reservation } from '../rate-limiter';
 import {
-  EmailForgottenError,
   type RecordWithEmail,
   RequestNotFoundError,
   type RequestStore,
+  requireEmail,
 } from '../request-store';
 import type { JobDurations } from './job-durations';
 
@@ -65,8 +65,7 @@ export async function loadRequest(
 ): Promise<RecordWithEmail> {
   const record = await env.store.get(requestId);
   if (!record) throw new RequestNotFoundError(requestId);
-  if (typeof record.email !== 'string') throw new EmailForgottenError(requestId);
-  return record as RecordWithEmail;
+  return requireEmail(record);
 }
 
 export const isoNow = (env: Pick<WorkflowDeps, 'now'>): string => new Date(env.now()).toISOString();

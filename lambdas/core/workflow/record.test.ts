@@ -161,6 +161,7 @@ describe('recordCompleted', () => {
     expect(stored?.status).toBe('COMPLETED');
     expect(stored?.counts).toEqual(result.counts);
     expect(stored?.qualtrics.customerDataRequestId).toBe('CDR_1');
+    expect(stored).toMatchObject({ respondedAt: stored?.finishedAt, outcome: 'data-provided' });
     expect(e.published[0]?.detail).toEqual({
       requestId: record.requestId,
       type: 'access',
@@ -195,6 +196,7 @@ describe('recordCompleted', () => {
     expect(stored?.status).toBe('COMPLETED');
     expect(stored?.counts).toEqual({ contactsRemaining: 1 });
     expect(stored?.qualtrics).toMatchObject({ erasureRequestId: 'OP-9', erasureStatus: 'COMPLETED' });
+    expect(stored).toMatchObject({ respondedAt: stored?.finishedAt, outcome: 'dry-run' });
     expect(e.published[0]?.detail).toEqual({
       requestId: record.requestId,
       type: 'deletion',
@@ -204,6 +206,29 @@ describe('recordCompleted', () => {
       counts: { contactsRemaining: 1 },
       qualtrics: { erasureRequestId: 'OP-9', status: 'COMPLETED' },
     });
+  });
+
+  it("records a deletion's outcome: deleted, or no data found, from what Qualtrics reported", async () => {
+    const cases = [
+      { subjectFound: true, outcome: 'deleted' },
+      { subjectFound: false, outcome: 'no-data-found' },
+      // Done on submission: whether Qualtrics found the subject is not known yet; the erasure was made.
+      { subjectFound: null, outcome: 'deleted' },
+    ] as const;
+    for (const { subjectFound, outcome } of cases) {
+      const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL });
+      await store.transition(record.requestId, 'RUNNING', 'STARTED');
+      const result = {
+        dryRun: false,
+        subjectFound,
+        qualtrics: { erasureRequestId: 'OP-10', status: 'COMPLETED' },
+        verification: { skipped: true },
+      };
+      await recordCompleted(env(), { requestId: record.requestId, type: 'deletion', result });
+      const doc = await store.getStatusDocument(record.requestId);
+      expect(doc, String(subjectFound)).toMatchObject({ status: 'COMPLETED', outcome });
+      expect(doc?.respondedAt).toEqual(expect.any(String));
+    }
   });
 
   it('rejects a result of the wrong shape', async () => {

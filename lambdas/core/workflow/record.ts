@@ -1,5 +1,6 @@
 import { InputError } from '../errors';
 import { parseExecutionName } from '../execution-names';
+import type { RequestOutcome } from '../ledger';
 import { type CompleteInput, RequestNotFoundError } from '../request-store';
 import { clip, scrubPii } from '../request-store/scrub';
 import { exportPrefix } from '../tables';
@@ -93,7 +94,7 @@ function accessCompletion(
 ): Completion<Omit<AccessSummary, 'requestId' | 'status' | 'startedAt' | 'finishedAt'>> {
   const r = parseResult(AccessResult, result);
   return {
-    stored: { counts: r.counts, qualtrics: r.qualtrics },
+    stored: { counts: r.counts, qualtrics: r.qualtrics, outcome: 'data-provided' },
     summary: {
       type: 'access',
       counts: r.counts,
@@ -114,6 +115,7 @@ function deletionCompletion(
     stored: {
       counts,
       qualtrics: { erasureRequestId: r.qualtrics.erasureRequestId, erasureStatus: r.qualtrics.status },
+      outcome: deletionOutcome(r),
     },
     summary: { type: 'deletion', ...r },
     event: {
@@ -122,6 +124,17 @@ function deletionCompletion(
       qualtrics: { erasureRequestId: r.qualtrics.erasureRequestId, status: r.qualtrics.status },
     },
   };
+}
+
+/**
+ * The nature of a deletion's response (the records CSV's `outcome`): a dry run changed nothing;
+ * otherwise Qualtrics erased the subject, or found nothing to erase. When the deletion counts as
+ * done on submission (QDSR_DELETION_DONE=submitted) whether Qualtrics found the subject is not
+ * known yet (`subjectFound` null): the erasure was made, so it is `deleted`.
+ */
+export function deletionOutcome(r: Pick<DeletionResultValue, 'dryRun' | 'subjectFound'>): RequestOutcome {
+  if (r.dryRun) return 'dry-run';
+  return r.subjectFound === false ? 'no-data-found' : 'deleted';
 }
 
 function parseResult<T>(
