@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { settingsFromContext } from './config';
+import { shortRetentionWarning } from '../lambdas/core/ledger';
+import { CONTEXT_KEYS, settingsFromContext } from './config';
 import { REPO_ROOT } from './paths';
 import { QualtricsDsrStack } from './stack';
 
@@ -42,6 +43,12 @@ export function buildApp(options: BuildOptions = {}): { app: App; stack: Qualtri
   for (const { message, oldKey } of deprecations) {
     Annotations.of(stack).addWarningV2(`qualtrics-dsr:deprecated-context-${oldKey}`, message);
   }
+  // A shorter record retention works (a GDPR-only controller may want it), but not for California.
+  const retention = shortRetentionWarning(
+    settings.recordRetentionDays,
+    `context "${CONTEXT_KEYS.recordRetentionDays}"`,
+  );
+  if (retention) Annotations.of(stack).addWarningV2('qualtrics-dsr:short-record-retention', retention);
   if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack };
 }

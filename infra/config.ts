@@ -1,5 +1,12 @@
 import { DEFAULT_QUALTRICS_CONCURRENCY } from '../lambdas/catalog';
 import { originFromEnv } from '../lambdas/core/config';
+import {
+  DEFAULT_FORGET_EMAIL_AFTER_DAYS,
+  DEFAULT_RECORD_RETENTION_DAYS,
+  isJurisdiction,
+  JURISDICTIONS,
+  type Jurisdiction,
+} from '../lambdas/core/ledger';
 
 /**
  * Deployment settings of the stack, read from CDK context (`cdk.json` or `-c key=value`) with
@@ -17,6 +24,15 @@ export interface DeploymentSettings {
   readonly targetUtilization: number;
   /** Days an export bundle is kept in S3 before lifecycle expiry. */
   readonly retentionDays: number;
+  /**
+   * Days a request's record is kept after its response (or its receipt, if never answered):
+   * QDSR_RECORD_RETENTION_DAYS of every function that writes records. Under 730 warns (11 CCR §7101).
+   */
+  readonly recordRetentionDays: number;
+  /** Days after completion a request's raw email is erased (QDSR_FORGET_EMAIL_AFTER_DAYS). */
+  readonly forgetEmailAfterDays: number;
+  /** Jurisdiction of a request submitted without one (QDSR_DEFAULT_JURISDICTION). */
+  readonly defaultJurisdiction: Jurisdiction;
   /** EventBridge schedule expression of the connection check. */
   readonly connectionCheckSchedule: string;
   /** When a deletion counts as done: Qualtrics confirmed it, or it was submitted. */
@@ -36,6 +52,9 @@ export const CONTEXT_KEYS = {
   qualtricsSecretArn: 'qualtricsSecretArn',
   targetUtilization: 'targetUtilization',
   retentionDays: 'retentionDays',
+  recordRetentionDays: 'recordRetentionDays',
+  forgetEmailAfterDays: 'forgetEmailAfterDays',
+  defaultJurisdiction: 'defaultJurisdiction',
   connectionCheckSchedule: 'connectionCheckSchedule',
   deletionDone: 'deletionDone',
   alarmEmail: 'alarmEmail',
@@ -53,6 +72,9 @@ export const RENAMED_CONTEXT_KEYS = {
 export const DEFAULT_SETTINGS = {
   targetUtilization: 0.75,
   retentionDays: 30,
+  recordRetentionDays: DEFAULT_RECORD_RETENTION_DAYS,
+  forgetEmailAfterDays: DEFAULT_FORGET_EMAIL_AFTER_DAYS,
+  defaultJurisdiction: 'gdpr',
   connectionCheckSchedule: 'rate(1 hour)',
   deletionDone: 'confirmed',
   qualtricsConcurrency: DEFAULT_QUALTRICS_CONCURRENCY,
@@ -115,6 +137,10 @@ export function settingsFromContext(
       qualtricsSecretArn: text(keys.qualtricsSecretArn),
       targetUtilization: number(keys.targetUtilization, DEFAULT_SETTINGS.targetUtilization),
       retentionDays: number(keys.retentionDays, DEFAULT_SETTINGS.retentionDays),
+      recordRetentionDays: number(keys.recordRetentionDays, DEFAULT_SETTINGS.recordRetentionDays),
+      forgetEmailAfterDays: number(keys.forgetEmailAfterDays, DEFAULT_SETTINGS.forgetEmailAfterDays),
+      defaultJurisdiction: (text(keys.defaultJurisdiction) ??
+        DEFAULT_SETTINGS.defaultJurisdiction) as Jurisdiction,
       connectionCheckSchedule: text(keys.connectionCheckSchedule) ?? DEFAULT_SETTINGS.connectionCheckSchedule,
       deletionDone: (text(keys.deletionDone) ?? DEFAULT_SETTINGS.deletionDone) as DeletionDoneMode,
       alarmEmail: text(keys.alarmEmail),
@@ -147,6 +173,14 @@ export function validateSettings(
   }
   if (!Number.isInteger(s.retentionDays) || s.retentionDays < 1) {
     throw new SettingsError(keys.retentionDays, 'must be a whole number of days ≥ 1');
+  }
+  for (const key of ['recordRetentionDays', 'forgetEmailAfterDays'] as const) {
+    if (!Number.isInteger(s[key]) || s[key] < 1) {
+      throw new SettingsError(keys[key], 'must be a whole number of days ≥ 1');
+    }
+  }
+  if (!isJurisdiction(s.defaultJurisdiction)) {
+    throw new SettingsError(keys.defaultJurisdiction, `must be one of ${JURISDICTIONS.join(', ')}`);
   }
   if (!SCHEDULE.test(s.connectionCheckSchedule)) {
     throw new SettingsError(

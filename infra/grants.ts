@@ -7,6 +7,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { HandlerResource } from '../lambdas/catalog';
+import { REQUESTS_TABLE_INDEXES, type RequestsTableIndex } from '../lambdas/core/tables';
 import { EVIDENCE_PREFIX, EXPORTS_PREFIX } from './constructs/storage';
 
 /**
@@ -34,7 +35,14 @@ export const DYNAMODB_ACTIONS = {
   requestsWrite: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
   // The limiter reads a bucket and moves it with conditional updates; nothing else.
   limiterWrite: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  requestsQuery: ['dynamodb:Query'],
 } as const;
+
+/** The requests table's indexes each query resource reaches (Query on the index ARNs, never the table). */
+export const INDEX_QUERIES = {
+  'requestsTable:queryLedger': ['byReceivedAt', 'byStatus', 'bySubject'],
+  'requestsTable:queryEmailsDue': ['byEmailForgetAt'],
+} as const satisfies Partial<Record<HandlerResource, readonly RequestsTableIndex[]>>;
 
 export const S3_ACTIONS = {
   // Multipart uploads of large files abort their parts on failure. (The writer's CopyObject onto the
@@ -87,6 +95,17 @@ export function statementsFor(
       case 'requestsTable:write':
         allow('RequestsTableWrite', DYNAMODB_ACTIONS.requestsWrite, [t.requestsTable.tableArn]);
         useKey('dynamodb', KMS.dynamodbWrite);
+        break;
+      case 'requestsTable:queryLedger':
+      case 'requestsTable:queryEmailsDue':
+        allow(
+          resource === 'requestsTable:queryLedger' ? 'RequestsLedgerQuery' : 'RequestsEmailsDueQuery',
+          DYNAMODB_ACTIONS.requestsQuery,
+          INDEX_QUERIES[resource].map(
+            (index) => `${t.requestsTable.tableArn}/index/${REQUESTS_TABLE_INDEXES[index].name}`,
+          ),
+        );
+        useKey('dynamodb', KMS.dynamodbRead);
         break;
       case 'limiterTable:write':
         // AWS-managed table key: its key policy already admits DynamoDB callers of this account.

@@ -96,6 +96,11 @@ export class QualtricsDsrStack extends Stack {
       datacenter: settings.datacenter,
       targetUtilization: settings.targetUtilization,
       deletionDone: settings.deletionDone,
+      ledger: {
+        recordRetentionDays: settings.recordRetentionDays,
+        forgetEmailAfterDays: settings.forgetEmailAfterDays,
+        defaultJurisdiction: settings.defaultJurisdiction,
+      },
       qualtricsConcurrency: settings.qualtricsConcurrency,
       deadLetterQueues: { intakeEvent: this.events.intakeDeadLetterQueue },
     });
@@ -108,6 +113,7 @@ export class QualtricsDsrStack extends Stack {
     this.events.routeSubmissions(fns.intakeEvent);
     this.events.routeExecutionEnds(fns.executionEnded, [this.workflows.access, this.workflows.deletion]);
     this.events.scheduleConnectionCheck(fns.connectionCheck, settings.connectionCheckSchedule);
+    this.events.scheduleEmailMinimization(fns.forgetEmails);
 
     const qualtricsLogGroups = HANDLER_NAMES.filter((n) => (HANDLERS[n] as HandlerSpec).callsQualtrics).map(
       (n) => this.handlers.logGroups[n],

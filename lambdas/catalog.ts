@@ -8,6 +8,10 @@
 export type HandlerResource =
   | 'requestsTable:read'
   | 'requestsTable:write'
+  /** Query the ledger's indexes: list, search, the records export. */
+  | 'requestsTable:queryLedger'
+  /** Query `byEmailForgetAt`: the records whose email is due to be erased. */
+  | 'requestsTable:queryEmailsDue'
   | 'limiterTable:write'
   | 'exportsBucket:write'
   | 'exportsBucket:read'
@@ -84,6 +88,7 @@ export const HANDLERS = {
     resources: [
       'requestsTable:read',
       'requestsTable:write',
+      'requestsTable:queryLedger',
       'stateMachines:start',
       'exportsBucket:read',
       // GET /health runs the connection check (whoami through the shared limiter).
@@ -103,6 +108,8 @@ export const HANDLERS = {
   },
   // Step Functions "Execution Status Change" (FAILED/TIMED_OUT/ABORTED): no request stays open.
   executionEnded: store('execution-ended', undefined, ['events:put']),
+  // Minimization, daily: erases the raw email of requests answered QDSR_FORGET_EMAIL_AFTER_DAYS ago.
+  forgetEmails: store('forget-emails', undefined, ['requestsTable:queryEmailsDue']),
   connectionCheck: {
     file: 'connection-check',
     resources: ['limiterTable:write', 'qualtricsSecret:read'],

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { qualtricsConfigured, qualtricsSettingsFromEnv } from '../lambdas/core/config';
 import { ConfigError } from '../lambdas/core/errors';
+import { requestStoreFromEnv } from '../lambdas/core/request-store';
 import { startLocalAws } from './aws';
 import { portInUseError, unusableDirError } from './cli/local-faults';
 import { localConcurrencyFromEnv } from './engine/workflows';
@@ -87,6 +88,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
       closers.push(() => aws.close());
       aws.applyEnv();
+      // Minimization (README "Retention") runs whenever the local runtime starts.
+      await requestStoreFromEnv(env).forgetEmails();
     }
     return {
       target,

@@ -22,6 +22,7 @@ export class ConnectorEvents extends Construct {
   readonly intakeDeadLetterQueue: Queue;
   intakeRule?: Rule;
   connectionCheckSchedule?: Rule;
+  emailMinimizationSchedule?: Rule;
   executionEndedRule?: Rule;
 
   constructor(scope: Construct, id: string) {
@@ -82,5 +83,18 @@ export class ConnectorEvents extends Construct {
       targets: [new LambdaFunction(check, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
     });
     return this.connectionCheckSchedule;
+  }
+
+  /**
+   * Minimization once a day (README "Retention"): the raw email of requests answered
+   * QDSR_FORGET_EMAIL_AFTER_DAYS ago is erased within a day of its date.
+   */
+  scheduleEmailMinimization(target: IFunction): Rule {
+    this.emailMinimizationSchedule = new Rule(this, 'EmailMinimizationSchedule', {
+      description: 'qualtrics-dsr: erase the raw email of requests answered long enough ago',
+      schedule: Schedule.rate(Duration.days(1)),
+      targets: [new LambdaFunction(target, { retryAttempts: 2, maxEventAge: Duration.hours(6) })],
+    });
+    return this.emailMinimizationSchedule;
   }
 }

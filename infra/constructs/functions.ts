@@ -21,6 +21,12 @@ import {
   type HandlerSpec,
   reservedConcurrency,
 } from '../../lambdas/catalog';
+import {
+  DEFAULT_JURISDICTION_ENV,
+  FORGET_EMAIL_ENV,
+  type Jurisdiction,
+  RECORD_RETENTION_ENV,
+} from '../../lambdas/core/ledger';
 import { STORAGE_ENV } from '../../lambdas/core/tables';
 import type { DeletionDoneMode } from '../config';
 import { type GrantTargets, stateMachineResources, statementsFor } from '../grants';
@@ -37,6 +43,9 @@ export const FUNCTION_ENV = {
   accessStateMachine: 'QDSR_ACCESS_STATE_MACHINE_ARN',
   deletionStateMachine: 'QDSR_DELETION_STATE_MACHINE_ARN',
   deletionDone: 'QDSR_DELETION_DONE',
+  recordRetentionDays: RECORD_RETENTION_ENV,
+  forgetEmailAfterDays: FORGET_EMAIL_ENV,
+  defaultJurisdiction: DEFAULT_JURISDICTION_ENV,
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
@@ -57,6 +66,12 @@ export interface HandlerFunctionsProps {
   readonly datacenter?: string;
   readonly targetUtilization: number;
   readonly deletionDone: DeletionDoneMode;
+  /** The ledger's settings, for every function that writes request records (docs/deploy.md). */
+  readonly ledger: {
+    recordRetentionDays: number;
+    forgetEmailAfterDays: number;
+    defaultJurisdiction: Jurisdiction;
+  };
   /** Reserved concurrency of each function that calls Qualtrics; 0 → none. */
   readonly qualtricsConcurrency: number;
   /** Dead-letter queues for asynchronously invoked functions (events that could not be handled). */
@@ -205,6 +220,12 @@ export class HandlerFunctions extends Construct {
       [FUNCTION_ENV.deletionDone]: props.deletionDone,
     };
     if (uses('requestsTable')) env[FUNCTION_ENV.requestsTable] = props.grants.requestsTable.tableName;
+    if (spec.resources.includes('requestsTable:write')) {
+      // Every writer computes expiries and defaults the same way.
+      env[FUNCTION_ENV.recordRetentionDays] = String(props.ledger.recordRetentionDays);
+      env[FUNCTION_ENV.forgetEmailAfterDays] = String(props.ledger.forgetEmailAfterDays);
+      env[FUNCTION_ENV.defaultJurisdiction] = props.ledger.defaultJurisdiction;
+    }
     if (uses('limiterTable')) {
       env[FUNCTION_ENV.limiterTable] = props.grants.limiterTable.tableName;
       env[FUNCTION_ENV.targetUtilization] = String(props.targetUtilization);

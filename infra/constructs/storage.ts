@@ -1,9 +1,9 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { TABLE_PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/core/tables';
+import { REQUESTS_TABLE_INDEXES, TABLE_PARTITION_KEY, TTL_ATTRIBUTE } from '../../lambdas/core/tables';
 
 export interface StorageProps {
   /** Days an export bundle (`exports/…`) is kept before S3 lifecycle expiry. */
@@ -62,6 +62,18 @@ export class Storage extends Construct {
       // The audit trail of every privacy request: never dropped by a stack deletion.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // The ledger's indexes (lambdas/core/tables.ts, docs/deploy.md "Indexes"): sparse, and never
+    // projecting the raw email, the evidence or the timeline.
+    for (const index of Object.values(REQUESTS_TABLE_INDEXES)) {
+      this.requestsTable.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        ...('include' in index
+          ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
+          : { projectionType: ProjectionType.KEYS_ONLY }),
+      });
+    }
 
     // S3 server access logs can only be delivered to an SSE-S3 bucket.
     this.accessLogsBucket = new Bucket(this, 'AccessLogsBucket', {

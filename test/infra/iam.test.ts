@@ -129,6 +129,19 @@ describe('each function reaches exactly what its catalog entry lists', () => {
           `dynamodb:UpdateItem @ ${i.requests}`,
           ...via('dynamodb', ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']),
         ];
+      // Query on the named indexes only, never on the table (whose items hold the raw email).
+      case 'requestsTable:queryLedger':
+        return [
+          ...['byReceivedAt', 'byStatus', 'bySubject'].map(
+            (x) => `dynamodb:Query @ ${i.requests}/index/${x}`,
+          ),
+          ...via('dynamodb', ['kms:Decrypt', 'kms:DescribeKey']),
+        ];
+      case 'requestsTable:queryEmailsDue':
+        return [
+          `dynamodb:Query @ ${i.requests}/index/byEmailForgetAt`,
+          ...via('dynamodb', ['kms:Decrypt', 'kms:DescribeKey']),
+        ];
       case 'limiterTable:write':
         return [`dynamodb:GetItem @ ${i.limiter}`, `dynamodb:UpdateItem @ ${i.limiter}`];
       case 'exportsBucket:write':

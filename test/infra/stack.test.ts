@@ -440,14 +440,19 @@ describe('EventBridge', () => {
     });
   });
 
-  it('lets EventBridge invoke exactly the intake, connection-check and execution-ended functions', () => {
+  it('lets EventBridge invoke exactly the intake, connection-check, execution-ended and minimization functions', () => {
     const permissions = resourcesOfType(s.json, 'AWS::Lambda::Permission')
       .map(([, p]) => p)
       .filter((p) => p.Principal === 'events.amazonaws.com');
     expect(
       permissions.map((p) => (p.FunctionName as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]).sort(),
     ).toEqual(
-      [s.functionIds.intakeEvent, s.functionIds.connectionCheck, s.functionIds.executionEnded].sort(),
+      [
+        s.functionIds.intakeEvent,
+        s.functionIds.connectionCheck,
+        s.functionIds.executionEnded,
+        s.functionIds.forgetEmails,
+      ].sort(),
     );
   });
 
