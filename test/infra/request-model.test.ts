@@ -180,10 +180,26 @@ describe('the POST /requests model', () => {
       { type: 'access', email: SUBJECT, idempotencyKey: 'has space' },
       { type: 'access', email: SUBJECT, idempotencyKey: 'K'.repeat(129) },
       { type: 'access', email: SUBJECT, name: 'extra field' },
+      { type: 'access', email: SUBJECT, jurisdiction: 'eu' },
+      { type: 'access', email: SUBJECT, channel: 'fax' },
+      { type: 'access', email: SUBJECT, receivedAt: 1769853600000 },
+      { type: 'access', email: SUBJECT, receivedAt: `2026-01-31T10:00:00Z${' '.repeat(60)}` },
+      { type: 'access', email: SUBJECT, source: 'api' },
     ];
     for (const body of rejected) {
       expect(model(body), JSON.stringify(body)).toBe(false);
       expect(locally(body).accepted, JSON.stringify(body)).toBe(false);
+    }
+  });
+
+  it('leaves the form and the bounds of receivedAt to the handler and the store', () => {
+    for (const receivedAt of ['yesterday', '2026-01-31', '2026-01-31T10:00:00']) {
+      const body = { type: 'access', email: SUBJECT, receivedAt };
+      expect(model(body), receivedAt).toBe(true);
+      expect(locally(body), receivedAt).toEqual({
+        accepted: false,
+        message: 'receivedAt must be an ISO-8601 instant with Z or an offset, e.g. 2026-01-31T10:00:00Z',
+      });
     }
   });
 
