@@ -12,7 +12,7 @@ export * from './errors';
 export { MAX_EXTENSION_REASON } from './extension';
 export { idempotencyPk } from './idempotency-keys';
 export { type BackfillPolicy, withLedgerAttributes } from './ledger-attributes';
-export { requireEmail } from './retention';
+export { requireEmail } from './minimization';
 export { clip, scrubPii } from './scrub';
 export { toStatusDocument, toSummary } from './status-document';
 export * from './store';

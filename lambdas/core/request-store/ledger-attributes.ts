@@ -12,7 +12,7 @@ import {
   SOURCES,
 } from '../ledger/jurisdictions';
 import { recordExpiry } from './retention';
-import type { RequestRecord, RequestType } from './types';
+import type { RequestRecord, RequestStatusDocument, RequestType } from './types';
 
 /**
  * The ledger's attributes of a request record: what it was received under, its due dates, its
@@ -69,18 +69,11 @@ export function newLedgerAttributes(
   };
 }
 
-/** A record's ledger as readers see it. */
-export interface Ledger {
-  jurisdiction: Jurisdiction;
-  receivedAt: string;
-  channel: Channel;
-  source: RequestSource;
-  dueAt: string;
-  extendedDueAt: string | null;
-  effectiveDueAt: string;
-  respondedAt: string | null;
-  outcome: RequestOutcome | null;
-}
+/** A record's ledger as readers see it: the status document's ledger fields, and the effective due date. */
+export type Ledger = Pick<
+  RequestStatusDocument,
+  'jurisdiction' | 'receivedAt' | 'channel' | 'source' | 'dueAt' | 'extendedDueAt' | 'respondedAt' | 'outcome'
+> & { effectiveDueAt: string };
 
 /** The fields a record made before the ledger may lack (and an index item never has all of). */
 export type StoredLedger = Partial<
