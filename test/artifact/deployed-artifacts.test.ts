@@ -284,7 +284,7 @@ describe('the synthesized artifacts, run as deployed', () => {
   });
 
   it('access: the deployed access machine and bundles reach COMPLETED, naming the deployed bucket', async () => {
-    const { record } = await store.create({ type: 'access', email: SEEDED_SUBJECT });
+    const { record } = await store.create({ source: 'api', type: 'access', email: SEEDED_SUBJECT });
     const { output, invoked } = await runDeployed('access', record.requestId);
     expect((await store.get(record.requestId))?.status).toBe('COMPLETED');
     expect(output).toMatchObject({
@@ -303,7 +303,7 @@ describe('the synthesized artifacts, run as deployed', () => {
   });
 
   it('deletion: the deployed deletion machine and bundles reach COMPLETED once Qualtrics confirms', async () => {
-    const { record } = await store.create({ type: 'deletion', email: SEEDED_SUBJECT });
+    const { record } = await store.create({ source: 'api', type: 'deletion', email: SEEDED_SUBJECT });
     const { output } = await runDeployed('deletion', record.requestId);
     const done = await store.get(record.requestId);
     expect(done?.status).toBe('COMPLETED');
