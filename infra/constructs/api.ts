@@ -7,6 +7,7 @@ import {
   LogGroupLogDestination,
   MethodLoggingLevel,
   type MethodOptions,
+  type Model,
   ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
@@ -14,6 +15,9 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
+import { extensionRequest, subjectSearch } from '../../lambdas/core/api/body';
+import { LIST_PARAMETERS, RECORDS_PARAMETERS } from '../../lambdas/core/api/ledger-query';
+import { ROUTES, type RouteName } from '../../lambdas/core/api/routes';
 import { requestSubmission } from '../../lambdas/core/request-contract';
 import { describeModel, requestModelSchema } from './request-model';
 
@@ -36,14 +40,14 @@ export const DEFAULT_THROTTLING = { rateLimit: 10, burstLimit: 20 } as const;
 /** The `POST /requests` model's name (and its schema's title). */
 export const CREATE_REQUEST_MODEL_NAME = 'CreatePrivacyRequest';
 
-/** The routes of BRIEF §4, all IAM-authorized (SigV4). */
-export const API_ROUTES = [
-  { method: 'POST', path: '/requests' },
-  { method: 'GET', path: '/requests/{id}' },
-  { method: 'GET', path: '/requests/{id}/export' },
-  { method: 'POST', path: '/requests/{id}/retry' },
-  { method: 'GET', path: '/health' },
-] as const;
+/** The routes of the HTTP API (lambdas/core/api/routes.ts), all IAM-authorized (SigV4). */
+export const API_ROUTES = ROUTES.map(({ method, path }) => ({ method, path }));
+
+/** The query parameters API Gateway passes on (all optional; the handler checks their values). */
+const QUERY_PARAMETERS: Partial<Record<RouteName, readonly string[]>> = {
+  listRequests: LIST_PARAMETERS,
+  records: RECORDS_PARAMETERS,
+};
 
 /**
  * The REST API our users' intake systems call: IAM auth on every method, request validation,
@@ -115,11 +119,33 @@ export class PrivacyApi extends Construct {
     };
     this.api.addGatewayResponse('Default4xx', { type: ResponseType.DEFAULT_4XX, templates: errorBody });
     this.api.addGatewayResponse('Default5xx', { type: ResponseType.DEFAULT_5XX, templates: errorBody });
-    // API Gateway validates `POST /requests` bodies before the handler runs; the handler validates
-    // again (it also serves the local API), with the rules the model leaves out.
-    const createSchema = requestModelSchema(props.submission ?? requestSubmission, CREATE_REQUEST_MODEL_NAME);
+    // API Gateway validates request bodies before the handler runs; the handler validates again
+    // (it also serves the local API), with the rules the models leave out. Each model is generated
+    // from the body's zod definition.
+    const bodies: Partial<Record<RouteName, { id: string; name: string; schema: z.ZodType }>> = {
+      createRequest: {
+        id: 'CreateRequestModel',
+        name: CREATE_REQUEST_MODEL_NAME,
+        schema: props.submission ?? requestSubmission,
+      },
+      searchRequests: { id: 'SearchRequestsModel', name: 'SearchPrivacyRequests', schema: subjectSearch },
+      extendRequest: { id: 'ExtendRequestModel', name: 'ExtendPrivacyRequest', schema: extensionRequest },
+    };
+    const models: Partial<Record<RouteName, Model>> = {};
+    const rules: string[] = [];
+    for (const route of ROUTES) {
+      const body = bodies[route.name];
+      if (!body) continue;
+      const schema = requestModelSchema(body.schema, body.name);
+      rules.push(`${route.method} ${route.path} ${describeModel(schema)}`);
+      models[route.name] = this.api.addModel(body.id, {
+        contentType: 'application/json',
+        modelName: body.name,
+        schema,
+      });
+    }
     // The schema validator's own message can quote the rejected value (an email): a fixed text instead.
-    const bodyRule = `the body must be JSON ${describeModel(createSchema)} with no other fields`;
+    const bodyRule = `the body must be JSON with no other fields: ${rules.join('; ')}`;
     this.api.addGatewayResponse('BadRequestBody', {
       type: ResponseType.BAD_REQUEST_BODY,
       statusCode: '400',
@@ -132,26 +158,20 @@ export class PrivacyApi extends Construct {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
-    const createModel = this.api.addModel('CreateRequestModel', {
-      contentType: 'application/json',
-      modelName: CREATE_REQUEST_MODEL_NAME,
-      schema: createSchema,
-    });
     const integration = new LambdaIntegration(props.handler, { allowTestInvoke: false });
-    const withId: MethodOptions = {
-      requestValidator: validator,
-      requestParameters: { 'method.request.path.id': true },
-    };
-
-    const requests = this.api.root.addResource('requests');
-    requests.addMethod('POST', integration, {
-      requestValidator: validator,
-      requestModels: { 'application/json': createModel },
-    });
-    const request = requests.addResource('{id}');
-    request.addMethod('GET', integration, withId);
-    request.addResource('export').addMethod('GET', integration, withId);
-    request.addResource('retry').addMethod('POST', integration, withId);
-    this.api.root.addResource('health').addMethod('GET', integration, { requestValidator: validator });
+    for (const route of ROUTES) {
+      const model = models[route.name];
+      const parameters: Record<string, boolean> = {};
+      if (route.path.includes('{id}')) parameters['method.request.path.id'] = true;
+      for (const name of QUERY_PARAMETERS[route.name] ?? []) {
+        parameters[`method.request.querystring.${name}`] = false;
+      }
+      const options: MethodOptions = {
+        requestValidator: validator,
+        ...(Object.keys(parameters).length > 0 ? { requestParameters: parameters } : {}),
+        ...(model ? { requestModels: { 'application/json': model } } : {}),
+      };
+      this.api.root.resourceForPath(route.path).addMethod(route.method, integration, options);
+    }
   }
 }

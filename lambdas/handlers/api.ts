@@ -58,7 +58,20 @@ export function apiRequestFromEvent(event: APIGatewayProxyEvent): ApiRequest {
     body: event.body ?? null,
     isBase64Encoded: event.isBase64Encoded,
     basePath,
+    query: queryOf(event),
   };
+}
+
+/** Every value of each query parameter (API Gateway decodes them); the single-value map is the fallback. */
+function queryOf(event: APIGatewayProxyEvent): Record<string, string[]> {
+  const multi = event.multiValueQueryStringParameters;
+  if (multi) {
+    return Object.fromEntries(Object.entries(multi).map(([name, values]) => [name, [...(values ?? [])]]));
+  }
+  const single = event.queryStringParameters ?? {};
+  return Object.fromEntries(
+    Object.entries(single).flatMap(([name, value]) => (value === undefined ? [] : [[name, [value]]])),
+  );
 }
 
 const OWN_RESOURCE = /^(\/([A-Za-z0-9._-]+|\{id\}))+$/;

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MAX_BODY_BYTES } from '../../lambdas/core/api/http';
+import { routeResource } from '../../lambdas/core/api/routes';
 import { handler as apiHandler } from '../../lambdas/handlers/api';
 
 /**
@@ -242,20 +243,22 @@ export function toProxyEvent(req: IncomingMessage, body: Buffer): APIGatewayProx
   };
 }
 
-/** Which API Gateway resource the path would hit, with its `{id}` (as API Gateway decodes it). */
+/**
+ * Which API Gateway resource the path would hit (the route table's, a literal segment before
+ * `{id}`), with its `{id}` as API Gateway decodes it; a path no route has keeps its own.
+ */
 function resourceOf(path: string): { resource: string; pathParameters: Record<string, string> | null } {
-  const segments = path.split('/').slice(1);
-  if (segments[0] === 'requests' && segments.length >= 2 && segments.length <= 3 && segments[1] !== '') {
-    let id: string;
-    try {
-      id = decodeURIComponent(segments[1]!);
-    } catch {
-      return { resource: path, pathParameters: null }; // no resource matches a malformed path
-    }
-    const tail = segments[2];
-    return { resource: tail ? `/requests/{id}/${tail}` : '/requests/{id}', pathParameters: { id } };
+  const raw = path.split('/').slice(1);
+  let segments: string[];
+  try {
+    segments = raw.map(decodeURIComponent);
+  } catch {
+    return { resource: path, pathParameters: null }; // no resource matches a malformed path
   }
-  return { resource: path, pathParameters: null };
+  const resource = routeResource(segments);
+  if (resource === undefined) return { resource: path, pathParameters: null };
+  const idIndex = resource.split('/').indexOf('{id}') - 1;
+  return { resource, pathParameters: idIndex < 0 ? null : { id: segments[idIndex]! } };
 }
 
 function localIdentity(

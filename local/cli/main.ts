@@ -3,6 +3,11 @@ import { assertQualtricsTarget, unknownSettings } from '../../lambdas/core/confi
 import { ConfigError, isDsrError } from '../../lambdas/core/errors';
 import { scrubPii } from '../../lambdas/core/request-store/scrub';
 import * as healthCmd from './commands/health';
+import {
+  addLedgerCommands,
+  type SubmissionLedgerOptions,
+  withSubmissionLedgerOptions,
+} from './commands/ledger';
 import * as requests from './commands/requests';
 import * as serveCmd from './commands/serve';
 import * as simulatorCmd from './commands/simulator';
@@ -55,17 +60,21 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     .showSuggestionAfterError(true)
     .exitOverride();
 
-  common(program.command('access').argument('<email>', "the data subject's email"))
+  withSubmissionLedgerOptions(
+    common(program.command('access').argument('<email>', "the data subject's email")),
+  )
     .description('export everything Qualtrics holds on the subject into a bundle')
     .option('--out <dir>', 'copy the bundle to <dir>/<requestId>/', './exports')
-    .action(async (email: string, o: CommonOptions & { out: string }) =>
+    .action(async (email: string, o: CommonOptions & SubmissionLedgerOptions & { out: string }) =>
       run(async () => requests.access(email, o)),
     );
 
-  common(program.command('delete').argument('<email>', "the data subject's email"))
+  withSubmissionLedgerOptions(
+    common(program.command('delete').argument('<email>', "the data subject's email")),
+  )
     .description('erase the subject from Qualtrics (an erasure request), with evidence')
     .option('--dry-run', "only report what would be erased (Qualtrics' searchOnly)")
-    .action(async (email: string, o: CommonOptions & { dryRun?: boolean }) =>
+    .action(async (email: string, o: CommonOptions & SubmissionLedgerOptions & { dryRun?: boolean }) =>
       run(async () => requests.deletion(email, o)),
     );
 
@@ -86,6 +95,8 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     .action(async (requestId: string, o: CommonOptions & { out: string }) =>
       run(async () => requests.exportBundle(requestId, o)),
     );
+
+  addLedgerCommands(program, common, run);
 
   common(program.command('health'))
     .description('check the Qualtrics connection: token, whoami, granted vs required scopes')

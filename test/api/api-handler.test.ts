@@ -64,6 +64,27 @@ describe('the API Gateway handler', () => {
     expect(apiRequestFromEvent(sneaky).path).toBe('/requests/..%2Fhealth');
   });
 
+  it('carries the query string, every value of a repeated parameter included', () => {
+    const list = gatewayEvent('GET', '/requests', undefined);
+    list.multiValueQueryStringParameters = { status: ['FAILED', 'RUNNING'], limit: ['5'] };
+    list.queryStringParameters = { status: 'RUNNING', limit: '5' };
+    expect(apiRequestFromEvent(list).query).toEqual({ status: ['FAILED', 'RUNNING'], limit: ['5'] });
+    const single = gatewayEvent('GET', '/records', undefined);
+    single.queryStringParameters = { since: '2026-01-01' };
+    expect(apiRequestFromEvent(single).query).toEqual({ since: ['2026-01-01'] });
+    expect(apiRequestFromEvent(gatewayEvent('GET', '/requests', undefined)).query).toEqual({});
+  });
+
+  it('answers a repeated query parameter with 400, naming it', async () => {
+    const list = gatewayEvent('GET', '/requests', undefined);
+    list.multiValueQueryStringParameters = { status: ['FAILED', 'RUNNING'] };
+    const res = await handler(list, {} as never);
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({
+      error: { code: 'INVALID_QUERY', message: 'status may be given once' },
+    });
+  });
+
   it('answers a proxy event with a proxy result', async () => {
     w.hold();
     const res = await handler(

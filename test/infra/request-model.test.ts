@@ -6,7 +6,14 @@ import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambd
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PrivacyApi } from '../../infra/constructs/api';
-import { ApiError, validateCreateRequest } from '../../lambdas/core/api';
+import {
+  ApiError,
+  extensionRequest,
+  parseExtensionRequest,
+  parseSubjectSearch,
+  subjectSearch,
+  validateCreateRequest,
+} from '../../lambdas/core/api';
 import { requestSubmission } from '../../lambdas/core/request-contract';
 import { CASES } from '../api/hostile-requests';
 import { HOSTILE_BODIES, HOSTILE_EMAILS, HOSTILE_KEYS } from '../faults/hostile-inputs';
@@ -20,8 +27,11 @@ import { type CfnTemplate, resourcesOfType } from './support';
  */
 
 interface SynthesizedApi {
+  /** The `POST /requests` model. */
   schema: Record<string, unknown>;
-  /** The message API Gateway answers a body the model rejects with. */
+  /** Every model by its name. */
+  models: Record<string, Record<string, unknown>>;
+  /** The message API Gateway answers a body a model rejects with. */
   badBodyMessage: string;
 }
 
@@ -35,15 +45,24 @@ function synthApi(submission?: z.ZodType): SynthesizedApi {
   });
   new PrivacyApi(stack, 'Api', { handler, submission });
   const json = Template.fromStack(stack).toJSON() as CfnTemplate;
-  const models = resourcesOfType(json, 'AWS::ApiGateway::Model');
-  expect(models).toHaveLength(1);
+  const models = Object.fromEntries(
+    resourcesOfType(json, 'AWS::ApiGateway::Model').map(([, p]) => [
+      String(p.Name),
+      p.Schema as Record<string, unknown>,
+    ]),
+  );
+  expect(Object.keys(models).sort()).toEqual([
+    'CreatePrivacyRequest',
+    'ExtendPrivacyRequest',
+    'SearchPrivacyRequests',
+  ]);
   const response = resourcesOfType(json, 'AWS::ApiGateway::GatewayResponse').find(
     ([, p]) => p.ResponseType === 'BAD_REQUEST_BODY',
   );
   const templates = (response?.[1].ResponseTemplates ?? {}) as Record<string, string>;
   const template = templates['application/json'] ?? '';
   const badBody = JSON.parse(template) as { error: { message: string } };
-  return { schema: models[0]![1].Schema as Record<string, unknown>, badBodyMessage: badBody.error.message };
+  return { schema: models.CreatePrivacyRequest!, models, badBodyMessage: badBody.error.message };
 }
 
 function modelValidator(schema: Record<string, unknown>): (body: unknown) => boolean {
@@ -154,9 +173,9 @@ describe('the POST /requests model', () => {
       if (!model(body)) continue;
       leftToTheHandler.push(name);
       // What the model lets through, the handler refuses by a rule JSON Schema does not carry:
-      // the finer email rules and dryRun only with deletion.
+      // the finer email rules, dryRun only with deletion, and the form of receivedAt (a string to the model).
       expect(local.message, name).toMatch(
-        /^(email (is|contains) |dryRun is only valid for deletion requests$)/,
+        /^(email (is|contains) |dryRun is only valid for deletion requests$|receivedAt must be an ISO-8601 instant)/,
       );
       expect(local.message, name).not.toMatch(/must be a string|is required/);
     }
@@ -204,9 +223,75 @@ describe('the POST /requests model', () => {
   });
 
   it('tells a rejected caller the fields, never the value', () => {
+    // One text for every body (API Gateway has one BAD_REQUEST_BODY answer per API).
     expect(app.badBodyMessage).toBe(
-      'the body must be JSON {type: access|deletion, email, dryRun?, idempotencyKey?, jurisdiction?: gdpr|uk-gdpr|ccpa|us-state, receivedAt?, channel?: web-form|email|phone|mail|in-person|authorized-agent|other|unspecified} with no other fields',
+      'the body must be JSON with no other fields: POST /requests {type: access|deletion, email, dryRun?, idempotencyKey?, jurisdiction?: gdpr|uk-gdpr|ccpa|us-state, receivedAt?, channel?: web-form|email|phone|mail|in-person|authorized-agent|other|unspecified}; POST /requests/search {email}; POST /requests/{id}/extend {reason}',
     );
+  });
+});
+
+describe('the POST /requests/search and POST /requests/{id}/extend models', () => {
+  const app = synthApi();
+  const search = modelValidator(app.models.SearchPrivacyRequests!);
+  const extend = modelValidator(app.models.ExtendPrivacyRequest!);
+  const handler = (parse: (body: unknown) => unknown) => (body: unknown) => {
+    try {
+      parse(body);
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError) return false;
+      throw e;
+    }
+  };
+  const json = (body: unknown) => ({
+    method: 'POST',
+    path: '/',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const searchLocally = handler((b) => parseSubjectSearch(json(b)));
+  const extendLocally = handler((b) => parseExtensionRequest(json(b)));
+
+  it('are generated from the bodies’ zod definitions', () => {
+    const { title: searchTitle, ...searchSchema } = app.models.SearchPrivacyRequests!;
+    expect(searchTitle).toBe('SearchPrivacyRequests');
+    expect(searchSchema).toEqual(z.toJSONSchema(subjectSearch, { target: 'draft-04', io: 'input' }));
+    const { title: extendTitle, ...extendSchema } = app.models.ExtendPrivacyRequest!;
+    expect(extendTitle).toBe('ExtendPrivacyRequest');
+    expect(extendSchema).toEqual(z.toJSONSchema(extensionRequest, { target: 'draft-04', io: 'input' }));
+  });
+
+  it('accept every body the local API accepts', () => {
+    for (const email of VALID_EMAILS) {
+      expect(searchLocally({ email }), email).toBe(true);
+      expect(search({ email }), email).toBe(true);
+    }
+    for (const reason of ['x', 'complex request: several systems', 'ü'.repeat(500), ` ${'y'.repeat(498)} `]) {
+      expect(extendLocally({ reason }), reason).toBe(true);
+      expect(extend({ reason }), reason).toBe(true);
+    }
+  });
+
+  it('reject what JSON Schema can say is wrong; the local API refuses it too', () => {
+    const rejected: Array<[(b: unknown) => boolean, (b: unknown) => boolean, unknown]> = [
+      [search, searchLocally, {}],
+      [search, searchLocally, { email: SUBJECT, type: 'access' }],
+      [search, searchLocally, { email: 42 }],
+      [search, searchLocally, { email: 'not an email' }],
+      [search, searchLocally, [SUBJECT]],
+      [extend, extendLocally, {}],
+      [extend, extendLocally, { reason: '' }],
+      [extend, extendLocally, { reason: '   ' }],
+      [extend, extendLocally, { reason: 'x'.repeat(501) }],
+      [extend, extendLocally, { reason: 'x', until: '2026-05-01' }],
+    ];
+    for (const [model, locally, body] of rejected) {
+      expect(model(body), JSON.stringify(body)).toBe(false);
+      expect(locally(body), JSON.stringify(body)).toBe(false);
+    }
+    // The finer email rules are the handler's alone, as for POST /requests.
+    expect(search({ email: 'jane\u202e@example.com' })).toBe(true);
+    expect(searchLocally({ email: 'jane\u202e@example.com' })).toBe(false);
   });
 });
 

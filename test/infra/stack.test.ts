@@ -10,6 +10,7 @@ import { API_ROUTES, DEFAULT_THROTTLING } from '../../infra/constructs/api';
 import { ACCESS_LOG_RETENTION_DAYS } from '../../infra/constructs/storage';
 import { SECRET_PLACEHOLDER_CLIENT_ID, SECRET_PLACEHOLDER_DATACENTER } from '../../infra/stack';
 import { HANDLER_NAMES, HANDLERS, type HandlerName, type HandlerSpec } from '../../lambdas/catalog';
+import { LIST_PARAMETERS, RECORDS_PARAMETERS } from '../../lambdas/core/api';
 import { originFromEnv } from '../../lambdas/core/config';
 import { ErrorNames, QualtricsError } from '../../lambdas/core/errors';
 import { requestSubmission } from '../../lambdas/core/request-contract';
@@ -343,7 +344,7 @@ describe('REST API', () => {
     return `${prefix}/${String(r.PathPart)}`;
   };
 
-  it('serves exactly the routes of BRIEF §4, all IAM-authorized, all to the api function', () => {
+  it('serves exactly the routes of the route table, all IAM-authorized, all to the api function', () => {
     const found = methods().map(({ p, path }) => `${p.HttpMethod} ${path}`);
     expect(found.sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
     for (const { p } of methods()) {
@@ -355,12 +356,25 @@ describe('REST API', () => {
     }
   });
 
-  it('validates POST /requests bodies against the model, and path ids', () => {
-    const post = methods().find(({ p, path }) => p.HttpMethod === 'POST' && path === '/requests')?.p;
-    expect(Object.keys(post?.RequestModels as object)).toEqual(['application/json']);
+  it('validates request bodies against their models, path ids, and passes on the ledger’s query parameters', () => {
+    const method = (verb: string, path: string) =>
+      methods().find((m) => m.p.HttpMethod === verb && m.path === path)?.p;
+    const modelName = (verb: string, path: string) => {
+      const ref = ((method(verb, path)?.RequestModels ?? {}) as Record<string, { Ref: string }>)[
+        'application/json'
+      ];
+      return s.json.Resources[ref?.Ref ?? '']?.Properties?.Name;
+    };
+    expect(modelName('POST', '/requests')).toBe('CreatePrivacyRequest');
+    expect(modelName('POST', '/requests/search')).toBe('SearchPrivacyRequests');
+    expect(modelName('POST', '/requests/{id}/extend')).toBe('ExtendPrivacyRequest');
     for (const { p, path } of methods()) {
       if (path.includes('{id}')) expect(p.RequestParameters).toEqual({ 'method.request.path.id': true });
     }
+    const query = (names: readonly string[]) =>
+      Object.fromEntries(names.map((n) => [`method.request.querystring.${n}`, false]));
+    expect(method('GET', '/requests')?.RequestParameters).toEqual(query(LIST_PARAMETERS));
+    expect(method('GET', '/records')?.RequestParameters).toEqual(query(RECORDS_PARAMETERS));
     s.template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
       ValidateRequestBody: true,
       ValidateRequestParameters: true,
@@ -373,7 +387,9 @@ describe('REST API', () => {
 
   it('validates POST /requests against the model generated from the request contract', () => {
     // What the model accepts and rejects, and that it follows the contract: test/infra/request-model.test.ts.
-    const [, model] = resourcesOfType(s.json, 'AWS::ApiGateway::Model')[0]!;
+    const [, model] = resourcesOfType(s.json, 'AWS::ApiGateway::Model').find(
+      ([, p]) => p.Name === 'CreatePrivacyRequest',
+    )!;
     const { title, ...schema } = model.Schema as Record<string, unknown>;
     expect(title).toBe('CreatePrivacyRequest');
     expect(schema).toEqual(z.toJSONSchema(requestSubmission, { target: 'draft-04', io: 'input' }));

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH, parseCreateRequest, validateCreateRequest } from './body';
+import {
+  MAX_JSON_DEPTH,
+  parseCreateRequest,
+  parseExtensionRequest,
+  parseSubjectSearch,
+  validateCreateRequest,
+} from './body';
 import { ApiError } from './errors';
 import { type ApiRequest, MAX_BODY_BYTES } from './http';
 
@@ -162,5 +168,47 @@ describe('parseCreateRequest', () => {
     });
     expect(() => validateCreateRequest(null)).toThrow(/JSON object/);
     expect(() => validateCreateRequest({ type: 'erase', email: SUBJECT })).toThrow(/type must be/);
+  });
+});
+
+describe('parseSubjectSearch', () => {
+  const search = (body: unknown) =>
+    post(JSON.stringify(body), 'application/json', { path: '/requests/search' });
+
+  it('takes exactly one email, by the submission email rule', () => {
+    expect(parseSubjectSearch(search({ email: SUBJECT }))).toEqual({ email: SUBJECT });
+    expect(parseSubjectSearch(search({ email: 'Jane.Doe@Example.COM' }))).toEqual({
+      email: 'Jane.Doe@Example.COM',
+    });
+    for (const [body, message] of [
+      [{}, /email is required/],
+      [{ email: `${SUBJECT},x@example.com` }, /single address/],
+      [{ email: 'jane doe@example.com' }, /whitespace/],
+      [{ email: SUBJECT, type: 'access' }, /unknown field type/],
+      [[SUBJECT], /must be a JSON object/],
+    ] as const) {
+      const e = rejection(() => parseSubjectSearch(search(body)));
+      expect([e.status, e.code, e.message]).toEqual([400, 'INVALID_BODY', expect.stringMatching(message)]);
+      expect(e.message.toLowerCase()).not.toContain('jane');
+    }
+    expect(rejection(() => parseSubjectSearch(post(SUBJECT, 'text/plain'))).status).toBe(415);
+  });
+});
+
+describe('parseExtensionRequest', () => {
+  const extend = (body: unknown) => post(JSON.stringify(body));
+
+  it('takes a reason of 1-500 characters, not only spaces', () => {
+    expect(parseExtensionRequest(extend({ reason: 'complex request' }))).toEqual({
+      reason: 'complex request',
+    });
+    expect(parseExtensionRequest(extend({ reason: 'x'.repeat(500) })).reason).toHaveLength(500);
+    for (const body of [{}, { reason: '' }, { reason: '   ' }, { reason: 'x'.repeat(501) }, { reason: 42 }]) {
+      const e = rejection(() => parseExtensionRequest(extend(body)));
+      expect([e.status, e.code], JSON.stringify(body)).toEqual([400, 'INVALID_BODY']);
+      expect(e.message).toMatch(/reason (must be 1-500 characters|is required)/);
+    }
+    const extra = rejection(() => parseExtensionRequest(extend({ reason: 'x', until: '2026-05-01' })));
+    expect(extra.message).toMatch(/unknown field until/);
   });
 });

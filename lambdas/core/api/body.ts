@@ -1,32 +1,69 @@
+import { z } from 'zod';
 import { type RequestSubmission, requestSubmission, validate } from '../request-contract';
 import { ApiError, badRequest } from './errors';
 import { type ApiRequest, headerValue, MAX_BODY_BYTES } from './http';
 
 /**
- * `POST /requests` body: `application/json`, at most 64 KiB, one JSON object with exactly the
- * fields of a request submission (../request-contract.ts). Every message names the field and the
- * rule, never the value: a rejected body may hold an email or an injection attempt.
+ * Request bodies: `application/json`, at most 64 KiB, one JSON object with exactly the fields of
+ * its zod definition: a request submission (../request-contract.ts) for `POST /requests`, and the
+ * two below. API Gateway's models are generated from the same definitions (infra/constructs/api.ts).
+ * Every message names the field and the rule, never the value: a rejected body may hold an email
+ * or an injection attempt.
  */
 
 /** Deeper than this is not a body anyone means to send us; a clear 400 beats a confusing one. */
 export const MAX_JSON_DEPTH = 32;
 
+/** `POST /requests/search`: the subject's email, by the same rule as a submission's (never in a URL). */
+export const subjectSearch = z.strictObject({ email: requestSubmission.shape.email });
+export type SubjectSearch = z.output<typeof subjectSearch>;
+
+export const MAX_EXTENSION_REASON_LENGTH = 500;
+const reasonRule = `reason must be 1-${MAX_EXTENSION_REASON_LENGTH} characters, not only spaces`;
+
+/** `POST /requests/{id}/extend`: why the controller takes the longer period (kept in the record only). */
+export const extensionRequest = z.strictObject({
+  reason: z
+    .string({ error: reasonRule })
+    .min(1, reasonRule)
+    .max(MAX_EXTENSION_REASON_LENGTH, reasonRule)
+    .regex(/\S/, reasonRule),
+});
+export type ExtensionRequest = z.output<typeof extensionRequest>;
+
 /** Reads and validates the body of `POST /requests`; throws ApiError (4xx) on anything else. */
 export function parseCreateRequest(req: ApiRequest): RequestSubmission {
-  requireJsonContentType(req);
-  const text = decodeBody(req);
-  const value = parseJson(text);
-  return validateCreateRequest(value);
+  return validateCreateRequest(readJsonBody(req));
 }
 
 /** Validates an already-parsed body (also the `detail` of an EventBridge intake event). */
 export function validateCreateRequest(value: unknown): RequestSubmission {
+  return validateBody(requestSubmission, value);
+}
+
+/** Reads and validates the body of `POST /requests/search`. */
+export function parseSubjectSearch(req: ApiRequest): SubjectSearch {
+  return validateBody(subjectSearch, readJsonBody(req));
+}
+
+/** Reads and validates the body of `POST /requests/{id}/extend`. */
+export function parseExtensionRequest(req: ApiRequest): ExtensionRequest {
+  return validateBody(extensionRequest, readJsonBody(req));
+}
+
+function validateBody<T>(schema: z.ZodType<T>, value: unknown): T {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw badRequest('INVALID_BODY', 'the request body must be a JSON object');
   }
-  const result = validate(requestSubmission, value);
+  const result = validate(schema, value);
   if (!result.ok) throw badRequest('INVALID_BODY', result.problems.join('; '));
   return result.value;
+}
+
+/** The body as JSON: media type, size, encoding and depth checked first. */
+function readJsonBody(req: ApiRequest): unknown {
+  requireJsonContentType(req);
+  return parseJson(decodeBody(req));
 }
 
 function requireJsonContentType(req: ApiRequest): void {

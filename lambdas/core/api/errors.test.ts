@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, InputError, ThrottledError } from '../errors';
+import { InvalidCursorError } from '../ledger';
 import {
+  EmailForgottenError,
+  ExtensionRefusedError,
   IdempotencyConflictError,
   RequestNotFoundError,
   RequestStateError,
@@ -38,6 +41,20 @@ describe('toErrorResponse', () => {
     expect(mapped(new RequestNotFoundError(ID))).toMatchObject({
       status: 404,
       body: { error: { code: 'REQUEST_NOT_FOUND' } },
+    });
+    for (const refusal of ['ALREADY_EXTENDED', 'OVERDUE', 'ALREADY_COMPLETED'] as const) {
+      expect(mapped(new ExtensionRefusedError(ID, refusal))).toMatchObject({
+        status: 409,
+        body: { error: { code: refusal } },
+      });
+    }
+    expect(mapped(new EmailForgottenError(ID))).toMatchObject({
+      status: 409,
+      body: { error: { code: 'EMAIL_FORGOTTEN' } },
+    });
+    expect(mapped(new InvalidCursorError())).toMatchObject({
+      status: 400,
+      body: { error: { code: 'INVALID_CURSOR' } },
     });
     expect(mapped(new RequestStateError(ID, 'COMPLETED', 'reopen for retry'))).toMatchObject({
       status: 409,

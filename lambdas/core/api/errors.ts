@@ -1,5 +1,7 @@
 import { ConfigError, isDsrError } from '../errors';
 import {
+  EmailForgottenError,
+  ExtensionRefusedError,
   IdempotencyConflictError,
   RequestNotFoundError,
   RequestStateError,
@@ -54,6 +56,9 @@ export function toErrorResponse(err: unknown): MappedError {
   if (err instanceof RequestNotFoundError) {
     return { response: reply(404, 'REQUEST_NOT_FOUND', 'no request with this id') };
   }
+  if (err instanceof ExtensionRefusedError || err instanceof EmailForgottenError) {
+    return { response: reply(409, err.code, err.message) };
+  }
   if (err instanceof RequestStateError) {
     return { response: reply(409, 'REQUEST_STATE_CONFLICT', err.message) };
   }
@@ -69,7 +74,9 @@ export function toErrorResponse(err: unknown): MappedError {
     return { response, serverFault: { name: err.name, code: err.code } };
   }
   if (isDsrError(err) && err.name === 'Input.Invalid') {
-    return { response: reply(400, 'INVALID_INPUT', err.message) };
+    // A refinement of the input error (INVALID_CURSOR) keeps its code.
+    const code = err.code === 'INPUT_INVALID' ? 'INVALID_INPUT' : err.code;
+    return { response: reply(400, code, err.message) };
   }
   const name = err instanceof Error ? err.name : typeof err;
   const code = isDsrError(err) ? err.code : 'INTERNAL_ERROR';

@@ -14,7 +14,11 @@ export interface ApiRequest {
   isBase64Encoded?: boolean;
   /** Prefix links must carry to reach this API (the API Gateway stage, e.g. `/prod`); '' locally. */
   basePath?: string;
+  /** The query string, decoded: every value of each parameter, in order (a repeated one has several). */
+  query?: QueryParameters;
 }
+
+export type QueryParameters = Readonly<Record<string, readonly string[]>>;
 
 export interface ApiResponse {
   statusCode: number;
@@ -41,6 +45,19 @@ export function jsonResponse(
   headers: Record<string, string> = {},
 ): ApiResponse {
   return { statusCode, headers: { ...BASE_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/** A CSV document (RFC 4180, UTF-8), offered as a download named `filename`. */
+export function csvResponse(statusCode: number, csv: string, filename: string): ApiResponse {
+  return {
+    statusCode,
+    headers: {
+      ...BASE_HEADERS,
+      'content-type': 'text/csv; charset=utf-8; header=present',
+      'content-disposition': `attachment; filename="${filename}"`,
+    },
+    body: csv,
+  };
 }
 
 /** A header's value, looked up case-insensitively (API Gateway keeps the client's casing). */

@@ -1,14 +1,34 @@
-export { MAX_JSON_DEPTH, parseCreateRequest, validateCreateRequest } from './body';
+export {
+  type ExtensionRequest,
+  extensionRequest,
+  MAX_EXTENSION_REASON_LENGTH,
+  MAX_JSON_DEPTH,
+  parseCreateRequest,
+  parseExtensionRequest,
+  parseSubjectSearch,
+  type SubjectSearch,
+  subjectSearch,
+  validateCreateRequest,
+} from './body';
 export { ApiError, type MappedError, toErrorResponse } from './errors';
 export {
   type ApiErrorBody,
   type ApiRequest,
   type ApiResponse,
+  csvResponse,
   headerValue,
   jsonResponse,
   MAX_BODY_BYTES,
+  type QueryParameters,
 } from './http';
-export { type MatchedRoute, matchRoute, type RouteName } from './routes';
+export {
+  LIST_PARAMETERS,
+  parseListQuery,
+  parseRangeBound,
+  parseRecordsQuery,
+  RECORDS_PARAMETERS,
+} from './ledger-query';
+export { type MatchedRoute, matchRoute, ROUTES, type Route, type RouteName, routeResource } from './routes';
 export {
   type AcceptedRequest,
   type ApiDeps,
@@ -17,6 +37,8 @@ export {
   createApi,
   type ExportLinks,
   MAX_EXPORT_LINK_SECONDS,
+  MAX_RECORDS_CSV_BYTES,
   type RequestStoreLike,
+  type SubjectRequests,
 } from './service';
 export { type SubmitDeps, type Submitted, submitRequest } from './submit';

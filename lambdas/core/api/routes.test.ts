@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './errors';
-import { matchRoute } from './routes';
+import { matchRoute, routeResource } from './routes';
 
 const ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 
@@ -24,6 +24,18 @@ describe('matchRoute', () => {
     });
     expect(matchRoute('POST', `/requests/${ID}/retry`)).toEqual({ name: 'retryRequest', requestId: ID });
     expect(matchRoute('get', '/health/')).toEqual({ name: 'health' });
+    expect(matchRoute('GET', '/requests')).toEqual({ name: 'listRequests' });
+    expect(matchRoute('POST', '/requests/search')).toEqual({ name: 'searchRequests' });
+    expect(matchRoute('POST', `/requests/${ID}/extend`)).toEqual({ name: 'extendRequest', requestId: ID });
+    expect(matchRoute('GET', '/records')).toEqual({ name: 'records' });
+  });
+
+  it('takes a literal segment before an id: /requests/search is never a request id', () => {
+    expect(failure('GET', '/requests/search')).toEqual([405, 'METHOD_NOT_ALLOWED']);
+    expect(routeResource(['requests', 'search'])).toBe('/requests/search');
+    expect(routeResource(['requests', ID])).toBe('/requests/{id}');
+    expect(routeResource(['requests', ID, 'extend'])).toBe('/requests/{id}/extend');
+    expect(routeResource(['records', 'x'])).toBeUndefined();
   });
 
   it('answers 404, 405 or 400, and never resolves a traversal', () => {
@@ -35,7 +47,9 @@ describe('matchRoute', () => {
     expect(failure('GET', `/requests/${ID}%00`)).toEqual([400, 'INVALID_REQUEST_ID']);
     expect(failure('GET', '/requests/%E0%A4%A')).toEqual([400, 'INVALID_PATH']);
     expect(failure('DELETE', `/requests/${ID}`)).toEqual([405, 'METHOD_NOT_ALLOWED']);
-    expect(failure('GET', '/requests')).toEqual([405, 'METHOD_NOT_ALLOWED']);
+    expect(failure('DELETE', '/requests')).toEqual([405, 'METHOD_NOT_ALLOWED']);
+    expect(failure('POST', '/records')).toEqual([405, 'METHOD_NOT_ALLOWED']);
+    expect(failure('GET', `/requests/${ID}/extend`)).toEqual([405, 'METHOD_NOT_ALLOWED']);
   });
 
   it('tells which methods a path accepts', () => {

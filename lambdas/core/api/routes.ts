@@ -2,12 +2,28 @@ import { normalizeRequestId } from '../request-contract';
 import { ApiError, badRequest } from './errors';
 
 /**
- * The routes of BRIEF §4 (plus the retry of a failed request), matched on the path the client
- * sent, segment by segment. Paths are never normalized: `..` is just a segment no route has, and
- * an id is a UUID or nothing, so no path can reach anything but these routes.
+ * The routes of the HTTP API (README "HTTP API"), defined once: the handler matches requests
+ * against them, API Gateway's resources and methods are made from them (infra/constructs/api.ts),
+ * and the local server names the resource a path hits with them (local/api/server.ts). Requests
+ * are matched on the path the client sent, segment by segment. Paths are never normalized: `..` is
+ * just a segment no route has, and an id is a UUID or nothing, so no path can reach anything but
+ * these routes.
  */
 
-export type RouteName = 'createRequest' | 'getRequest' | 'getExport' | 'retryRequest' | 'health';
+export const ROUTES = [
+  { name: 'createRequest', method: 'POST', path: '/requests' },
+  { name: 'listRequests', method: 'GET', path: '/requests' },
+  { name: 'searchRequests', method: 'POST', path: '/requests/search' },
+  { name: 'getRequest', method: 'GET', path: '/requests/{id}' },
+  { name: 'getExport', method: 'GET', path: '/requests/{id}/export' },
+  { name: 'retryRequest', method: 'POST', path: '/requests/{id}/retry' },
+  { name: 'extendRequest', method: 'POST', path: '/requests/{id}/extend' },
+  { name: 'records', method: 'GET', path: '/records' },
+  { name: 'health', method: 'GET', path: '/health' },
+] as const;
+
+export type Route = (typeof ROUTES)[number];
+export type RouteName = Route['name'];
 
 export interface MatchedRoute {
   name: RouteName;
@@ -15,29 +31,27 @@ export interface MatchedRoute {
   requestId?: string;
 }
 
-interface RouteSpec {
-  name: RouteName;
-  method: string;
-  /** Segments; `{id}` is the request id. */
-  segments: readonly string[];
-}
-
-const ROUTES: readonly RouteSpec[] = [
-  { name: 'createRequest', method: 'POST', segments: ['requests'] },
-  { name: 'getRequest', method: 'GET', segments: ['requests', '{id}'] },
-  { name: 'getExport', method: 'GET', segments: ['requests', '{id}', 'export'] },
-  { name: 'retryRequest', method: 'POST', segments: ['requests', '{id}', 'retry'] },
-  { name: 'health', method: 'GET', segments: ['health'] },
-];
-
+/** The `{id}` segment of a route's path. */
+const ID = '{id}';
+const segmentsOf = (path: string): readonly string[] => path.slice(1).split('/');
 const MAX_PATH_LENGTH = 2048;
+
+/**
+ * The route resource `segments` (decoded) hit: a literal segment wins over `{id}` (so
+ * `/requests/search` is never taken for an id), as API Gateway resolves its resources.
+ */
+export function routeResource(segments: readonly string[]): string | undefined {
+  const shaped = ROUTES.filter((r) => sameShape(segmentsOf(r.path), segments));
+  const literal = shaped.filter((r) => !r.path.includes(ID));
+  return (literal[0] ?? shaped[0])?.path;
+}
 
 /** The route for `method path`; throws 404 (no such path), 405 (path without that method) or 400 (bad id). */
 export function matchRoute(method: string, path: string): MatchedRoute {
   const notFound = new ApiError(
     404,
     'NOT_FOUND',
-    'no such route (see the API reference: /requests, /health)',
+    'no such route (see the API reference: /requests, /records, /health)',
   );
   if (path.length > MAX_PATH_LENGTH || !path.startsWith('/')) throw notFound;
   const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
@@ -47,14 +61,15 @@ export function matchRoute(method: string, path: string): MatchedRoute {
   } catch {
     throw badRequest('INVALID_PATH', 'the path is not validly percent-encoded');
   }
-  const candidates = ROUTES.filter((r) => sameShape(r.segments, segments));
-  if (candidates.length === 0) throw notFound;
+  const resource = routeResource(segments);
+  if (resource === undefined) throw notFound;
+  const candidates = ROUTES.filter((r) => r.path === resource);
   const route = candidates.find((r) => r.method === method.toUpperCase());
   if (!route) {
     const allow = candidates.map((r) => r.method).join(', ');
     throw new ApiError(405, 'METHOD_NOT_ALLOWED', `this route accepts ${allow} only`, { allow });
   }
-  const idIndex = route.segments.indexOf('{id}');
+  const idIndex = segmentsOf(route.path).indexOf(ID);
   if (idIndex < 0) return { name: route.name };
   const requestId = normalizeRequestId(segments[idIndex]);
   if (!requestId) throw badRequest('INVALID_REQUEST_ID', 'the request id in the path must be a UUID');
@@ -63,5 +78,5 @@ export function matchRoute(method: string, path: string): MatchedRoute {
 
 function sameShape(pattern: readonly string[], segments: readonly string[]): boolean {
   if (pattern.length !== segments.length) return false;
-  return pattern.every((p, i) => p === '{id}' || p === segments[i]);
+  return pattern.every((p, i) => p === ID || p === segments[i]);
 }

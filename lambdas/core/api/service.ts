@@ -1,13 +1,15 @@
 import type { ConnectionReport } from '../connection-check';
 import { isDsrError, ThrottledError } from '../errors';
 import type { Manifest } from '../export-writer/manifest';
-import type { RequestStore } from '../request-store';
-import type { RequestRecord, RequestType } from '../request-store/types';
+import { recordsCsv } from '../ledger';
+import { EmailForgottenError, type LedgerPage, type RequestStore, toStatusDocument } from '../request-store';
+import type { RequestRecord, RequestSummary, RequestType } from '../request-store/types';
 import { exportPrefix, manifestKey } from '../tables';
 import type { WorkflowStarter } from '../workflow-starter';
-import { parseCreateRequest } from './body';
+import { parseCreateRequest, parseExtensionRequest, parseSubjectSearch } from './body';
 import { ApiError, toErrorResponse } from './errors';
-import { type ApiRequest, type ApiResponse, jsonResponse } from './http';
+import { type ApiRequest, type ApiResponse, csvResponse, jsonResponse } from './http';
+import { parseListQuery, parseRecordsQuery } from './ledger-query';
 import { type MatchedRoute, matchRoute, type RouteName } from './routes';
 import { submitRequest } from './submit';
 
@@ -28,7 +30,16 @@ export const MAX_EXPORT_LINK_SECONDS = 900;
 
 export type RequestStoreLike = Pick<
   RequestStore,
-  'create' | 'get' | 'getStatusDocument' | 'recordExecution' | 'reopenForRetry' | 'fail'
+  | 'create'
+  | 'get'
+  | 'getStatusDocument'
+  | 'recordExecution'
+  | 'reopenForRetry'
+  | 'fail'
+  | 'list'
+  | 'findBySubject'
+  | 'records'
+  | 'extend'
 >;
 
 /** Reads the bundle's manifest and signs links to its objects (the ExportWriter does both). */
@@ -71,6 +82,14 @@ export interface AcceptedRequest {
   links: { self: string; export?: string; retry?: string };
 }
 
+/** `POST /requests/search`: every request of the subject, newest receipt first. */
+export interface SubjectRequests {
+  requests: RequestSummary[];
+}
+
+/** Past this, a records export does not fit a Lambda response (6 MB): the caller narrows the range. */
+export const MAX_RECORDS_CSV_BYTES = 5 * 1024 * 1024;
+
 export interface ExportLinks {
   manifestUrl: string;
   files: Array<{ key: string; url: string }>;
@@ -89,6 +108,14 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     switch (matched.name) {
       case 'createRequest':
         return createRequest(req, base);
+      case 'listRequests':
+        return listRequests(req);
+      case 'searchRequests':
+        return searchRequests(req);
+      case 'records':
+        return records(req);
+      case 'extendRequest':
+        return extendRequest(req, matched.requestId!);
       case 'getRequest':
         return getRequest(matched.requestId!);
       case 'getExport':
@@ -106,6 +133,40 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     return accepted(record.requestId, record.type, status, base);
   }
 
+  async function listRequests(req: ApiRequest): Promise<ApiResponse> {
+    const page = await deps.store.list(parseListQuery(req.query));
+    const body: LedgerPage = { requests: page.requests, nextCursor: page.nextCursor };
+    return jsonResponse(200, body);
+  }
+
+  async function searchRequests(req: ApiRequest): Promise<ApiResponse> {
+    // The email travels in the body only (a URL lands in access logs), and is never answered.
+    const { email } = parseSubjectSearch(req);
+    const body: SubjectRequests = { requests: await deps.store.findBySubject(email) };
+    return jsonResponse(200, body);
+  }
+
+  async function records(req: ApiRequest): Promise<ApiResponse> {
+    const range = parseRecordsQuery(req.query);
+    const rows: RequestSummary[] = [];
+    for await (const row of deps.store.records(range)) rows.push(row);
+    const csv = recordsCsv(rows);
+    if (Buffer.byteLength(csv) > MAX_RECORDS_CSV_BYTES) {
+      throw new ApiError(
+        413,
+        'RANGE_TOO_LARGE',
+        `the records of this range exceed ${MAX_RECORDS_CSV_BYTES} bytes; ask for a shorter since/until range`,
+      );
+    }
+    return csvResponse(200, csv, 'request-records.csv');
+  }
+
+  async function extendRequest(req: ApiRequest, requestId: string): Promise<ApiResponse> {
+    const { reason } = parseExtensionRequest(req);
+    const record = await deps.store.extend(requestId, reason);
+    return jsonResponse(200, toStatusDocument(record, now()));
+  }
+
   async function getRequest(requestId: string): Promise<ApiResponse> {
     const doc = await deps.store.getStatusDocument(requestId);
     if (!doc) throw notFound();
@@ -115,6 +176,7 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
   async function getExport(requestId: string): Promise<ApiResponse> {
     const record = await deps.store.get(requestId);
     if (!record) throw notFound();
+    if (record.emailForgottenAt) throw new EmailForgottenError(requestId);
     if (record.type !== 'access') {
       throw new ApiError(409, 'NO_EXPORT', 'only access requests have an export; this is a deletion request');
     }
@@ -150,6 +212,7 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
   async function retryRequest(requestId: string, base: string): Promise<ApiResponse> {
     const record = await deps.store.get(requestId);
     if (!record) throw notFound();
+    if (record.emailForgottenAt) throw new EmailForgottenError(requestId);
     if (record.status !== 'FAILED') {
       throw new ApiError(
         409,

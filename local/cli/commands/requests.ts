@@ -6,7 +6,7 @@ import {
   requestSubmission,
   validate,
 } from '../../../lambdas/core/request-contract';
-import type { RequestRecord } from '../../../lambdas/core/request-store';
+import { EmailForgottenError, type RequestRecord } from '../../../lambdas/core/request-store';
 import { exportPrefix, manifestKey } from '../../../lambdas/core/tables';
 import { workflowDeps } from '../../../lambdas/core/workflow/deps';
 import { errorCode } from '../../../lambdas/core/workflow/record';
@@ -17,21 +17,24 @@ import { unusableDirError } from '../local-faults';
 import type { CommonOptions } from '../main';
 import { createProgress, type Progress } from '../progress';
 import { connectionError } from './health';
+import { checkReceiptTime, type SubmissionLedgerOptions, submissionLedgerFields } from './ledger';
 
 /** `access`, `delete`, `status` and `retry`: one privacy request, run to its end in this process. */
 
-export async function access(email: string, o: CommonOptions & { out: string }): Promise<number> {
+type SubmitOptions = CommonOptions & SubmissionLedgerOptions;
+
+export async function access(email: string, o: SubmitOptions & { out: string }): Promise<number> {
   return submit('access', email, o, { out: o.out });
 }
 
-export async function deletion(email: string, o: CommonOptions & { dryRun?: boolean }): Promise<number> {
+export async function deletion(email: string, o: SubmitOptions & { dryRun?: boolean }): Promise<number> {
   return submit('deletion', email, o, { dryRun: Boolean(o.dryRun) });
 }
 
 async function submit(
   type: RequestType,
   email: string,
-  o: CommonOptions,
+  o: SubmitOptions,
   extra: { out?: string; dryRun?: boolean },
 ): Promise<number> {
   // Bad input ends here: nothing started, nothing recorded, and the address is never echoed.
@@ -39,9 +42,11 @@ async function submit(
     type,
     email,
     ...(extra.dryRun === undefined ? {} : { dryRun: extra.dryRun }),
+    ...submissionLedgerFields(o),
   });
   if (!submission.ok)
     throw new CliError(ExitCode.BadInput, `invalid request: ${submission.problems.join('; ')}`);
+  checkReceiptTime(submission.value.receivedAt);
   const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale });
   const progress = createProgress();
   try {
@@ -273,6 +278,9 @@ export async function retry(idArgument: string, o: CommonOptions & { out?: strin
   try {
     progress.line(runtime.describe());
     const record = await knownRequest(requestId);
+    if (record.emailForgottenAt) {
+      throw new CliError(ExitCode.BadInput, `EMAIL_FORGOTTEN: ${new EmailForgottenError(requestId).message}`);
+    }
     if (record.status !== 'FAILED') {
       throw new CliError(
         ExitCode.BadInput,
