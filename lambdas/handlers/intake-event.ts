@@ -1,7 +1,14 @@
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { ApiError, MAX_BODY_BYTES, submitRequest, validateCreateRequest } from '../core/api';
-import { InputError } from '../core/errors';
+import {
+  ApiError,
+  inputErrorCode,
+  isInputError,
+  MAX_BODY_BYTES,
+  submitRequest,
+  validateCreateRequest,
+} from '../core/api';
+import { type DsrError, InputError } from '../core/errors';
 import type { CreateRequestInput } from '../core/request-store';
 import { workflowDeps } from '../core/workflow/deps';
 import { workflowStarter } from '../core/workflow-starter';
@@ -57,8 +64,8 @@ export async function handleIntakeEvent(event: EventBridgeEvent<string, unknown>
     return { accepted: true, requestId: record.requestId, status, created };
   } catch (err) {
     // Bad input the store caught (an idempotency key reused for another request): reject the event.
-    if (err instanceof ApiError ? err.status < 500 : (err as Error)?.name === 'Input.Invalid') {
-      const code = String((err as { code?: unknown }).code ?? 'INVALID_INPUT');
+    if (err instanceof ApiError ? err.status < 500 : isInputError(err)) {
+      const code = err instanceof ApiError ? err.code : inputErrorCode(err as DsrError);
       logger.warn('privacy request event rejected', { code, eventId: safeEventId(event) });
       throw new IntakeRejectedError(code, (err as Error).message);
     }

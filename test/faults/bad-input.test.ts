@@ -22,7 +22,10 @@ import {
   HOSTILE_EMAILS,
   HOSTILE_IDS,
   HOSTILE_KEYS,
+  HOSTILE_QUERIES,
+  HOSTILE_REASONS,
   type Hostile,
+  hostileLedgerFields,
 } from './hostile-inputs';
 
 // Every logger at DEBUG (the API's and the intake's are made at import): rejections are logged, never the input.
@@ -135,7 +138,10 @@ async function expectDroppedEvent(detail: unknown, o: Omit<Outcome, 'refused'>):
   );
   outcomes.push({ ...o, refused: result instanceof IntakeRejectedError });
   expect(result).toBeInstanceOf(IntakeRejectedError);
-  expect((result as IntakeRejectedError).rejection).toMatch(/^(INVALID_BODY|PAYLOAD_TOO_LARGE)$/);
+  // INVALID_INPUT: a receipt time out of bounds, which the store refuses before recording anything.
+  expect((result as IntakeRejectedError).rejection).toMatch(
+    /^(INVALID_BODY|INVALID_INPUT|PAYLOAD_TOO_LARGE)$/,
+  );
 }
 
 async function expectCliExit2(args: string[], o: Omit<Outcome, 'refused'>): Promise<void> {
@@ -164,6 +170,14 @@ async function recordedByCli(): Promise<number> {
 }
 
 const label = (c: Hostile) => c.name;
+const LEDGER_FIELDS = hostileLedgerFields();
+const UUID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
+/** The CLI flag of a ledger field. */
+const FLAGS: Record<string, string> = {
+  jurisdiction: '--jurisdiction',
+  channel: '--channel',
+  receivedAt: '--received-at',
+};
 
 describe('bad input through every channel', () => {
   let itemsBefore = 0;
@@ -174,7 +188,15 @@ describe('bad input through every channel', () => {
   });
 
   it('has at least 40 hostile inputs, each channel at least a handful', () => {
-    const rows = [...HOSTILE_EMAILS, ...HOSTILE_IDS, ...HOSTILE_KEYS, ...HOSTILE_BODIES];
+    const rows = [
+      ...HOSTILE_EMAILS,
+      ...HOSTILE_IDS,
+      ...HOSTILE_KEYS,
+      ...HOSTILE_BODIES,
+      ...LEDGER_FIELDS,
+      ...HOSTILE_QUERIES,
+      ...HOSTILE_REASONS,
+    ];
     expect(rows.length).toBeGreaterThanOrEqual(40);
     for (const ch of ['http', 'event', 'cli'] as const) {
       const n = [HOSTILE_EMAILS, HOSTILE_IDS, HOSTILE_KEYS, HOSTILE_BODIES]
@@ -221,7 +243,54 @@ describe('bad input through every channel', () => {
     );
   });
 
+  describe('HTTP API: the ledger', () => {
+    it.each(forChannel(LEDGER_FIELDS, 'http').map((c) => [label(c), c] as const))(
+      'POST /requests, ledger field %s → 4xx',
+      async (name, c) => {
+        const body = { type: 'deletion', email: CANARY_EMAIL, dryRun: true, ...c.value };
+        const answer = await send('POST', '/requests', JSON.stringify(body));
+        expectRefusedByHttp(answer, { channel: 'http', table: 'ledger field', name });
+      },
+    );
+    it.each(forChannel(HOSTILE_QUERIES, 'http').map((c) => [label(c), c] as const))(
+      'GET with the query string %s → 4xx',
+      async (name, c) => {
+        expectRefusedByHttp(await send('GET', c.value), { channel: 'http', table: 'query', name });
+      },
+    );
+    it.each(forChannel(HOSTILE_EMAILS, 'http').map((c) => [label(c), c] as const))(
+      'POST /requests/search, email %s → 4xx',
+      async (name, c) => {
+        const answer = await send('POST', '/requests/search', JSON.stringify({ email: c.value }));
+        expectRefusedByHttp(answer, { channel: 'http', table: 'search email', name });
+      },
+    );
+    it.each(forChannel(HOSTILE_REASONS, 'http').map((c) => [label(c), c] as const))(
+      'POST /requests/{id}/extend, reason %s → 4xx',
+      async (name, c) => {
+        const answer = await send('POST', `/requests/${UUID}/extend`, JSON.stringify({ reason: c.value }));
+        expectRefusedByHttp(answer, { channel: 'http', table: 'extension reason', name });
+      },
+    );
+    it.each(forChannel(HOSTILE_IDS, 'http').map((c) => [label(c), c] as const))(
+      'POST /requests/{id}/extend, id %s → 4xx',
+      async (name, c) => {
+        const path = `/requests/${encodeURIComponent(c.value)}/extend`;
+        const answer = await send('POST', path, JSON.stringify({ reason: 'complex request' }));
+        expectRefusedByHttp(answer, { channel: 'http', table: 'id (extend)', name });
+      },
+    );
+  });
+
   describe('EventBridge intake events', () => {
+    it.each(forChannel(LEDGER_FIELDS, 'event').map((c) => [label(c), c] as const))(
+      'ledger field %s → dropped',
+      (name, c) =>
+        expectDroppedEvent(
+          { type: 'deletion', email: CANARY_EMAIL, dryRun: true, ...c.value },
+          { channel: 'event', table: 'ledger field', name },
+        ),
+    );
     it.each(forChannel(HOSTILE_EMAILS, 'event').map((c) => [label(c), c] as const))(
       'email %s → dropped',
       (name, c) =>
@@ -259,6 +328,45 @@ describe('bad input through every channel', () => {
     );
   });
 
+  describe('CLI: the ledger', () => {
+    it.each(forChannel(LEDGER_FIELDS, 'cli').map((c, i) => [label(c), c, i] as const))(
+      'access/delete with the ledger flag %s → exit 2',
+      (name, c, i) => {
+        const [field, value] = Object.entries(c.value)[0]!;
+        return expectCliExit2(
+          [i % 2 === 0 ? 'access' : 'delete', CANARY_EMAIL, FLAGS[field]!, String(value)],
+          {
+            channel: 'cli',
+            table: 'ledger flag',
+            name,
+          },
+        );
+      },
+    );
+    it.each(
+      HOSTILE_EMAILS.filter((c) => ['display-name form', 'CRLF header injection'].includes(c.name)).map(
+        (c) => [label(c), c] as const,
+      ),
+    )('find <email> %s → exit 2', (name, c) =>
+      expectCliExit2(['find', String(c.value)], { channel: 'cli', table: 'find email', name }),
+    );
+    it.each(forChannel(HOSTILE_REASONS, 'cli').map((c) => [label(c), c] as const))(
+      'extend --reason %s → exit 2',
+      (name, c) =>
+        expectCliExit2(['extend', UUID, '--reason', String(c.value)], {
+          channel: 'cli',
+          table: 'extension reason',
+          name,
+        }),
+    );
+    it.each([
+      ['list --status', ['list', '--status', `${CANARY_EMAIL}`]],
+      ['records --since', ['records', '--since', `zqcanary-yesterday`]],
+    ])('%s with a hostile value → exit 2', (name, args) =>
+      expectCliExit2(args, { channel: 'cli', table: 'ledger filter', name }),
+    );
+  });
+
   it('recorded nothing, started nothing, leaked nothing, and the server is still healthy', async () => {
     expect(outcomes.filter((o) => !o.refused)).toEqual([]);
     expect(await w.countRequestItems()).toBe(itemsBefore);
@@ -275,7 +383,19 @@ describe('bad input through every channel', () => {
     );
     expect(ok.status).toBe(202);
     expect(w.starts).toHaveLength(1);
-    await w.workflows.settled(String((JSON.parse(ok.text) as { requestId: string }).requestId));
+    const requestId = String((JSON.parse(ok.text) as { requestId: string }).requestId);
+    await w.workflows.settled(requestId);
+    // The ledger shows the canary's request, and no answer carries its email.
+    for (const answer of [
+      await send('GET', '/requests'),
+      await send('POST', '/requests/search', JSON.stringify({ email: CANARY_EMAIL })),
+      await send('GET', '/records'),
+    ]) {
+      expect(answer.status).toBe(200);
+      expect(answer.text).toContain(requestId);
+      leaks.scan('ledger answer', answer.text);
+    }
+    expect(leaks.hits).toEqual([]);
   });
 });
 

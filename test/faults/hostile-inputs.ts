@@ -70,6 +70,81 @@ export const HOSTILE_IDS: Hostile<string>[] = [
   { name: 'unknown UUID', value: '00000000-0000-4000-8000-000000000000', channels: ['http', 'cli'] },
 ];
 
+const DAY = 86_400_000;
+
+/**
+ * The ledger's submission fields (HTTP body, event detail; two as `--jurisdiction` and `--channel`
+ * on the CLI, whose time bounds test/cli/ledger-cli.test.ts tries). Built when called: the time
+ * bounds move with the clock.
+ */
+export function hostileLedgerFields(now = Date.now()): Hostile<Record<string, unknown>>[] {
+  return [
+    { name: 'jurisdiction unknown', value: { jurisdiction: `lgpd-${M}` }, channels: ALL },
+    { name: 'jurisdiction upper case', value: { jurisdiction: 'GDPR' }, channels: JSON_ONLY },
+    { name: 'jurisdiction an array', value: { jurisdiction: ['gdpr'] }, channels: JSON_ONLY },
+    { name: 'channel unknown', value: { channel: `fax-${M}` }, channels: ALL },
+    { name: 'channel the email', value: { channel: CANARY_EMAIL }, channels: JSON_ONLY },
+    { name: 'receivedAt without a zone', value: { receivedAt: '2026-01-31T10:00:00' }, channels: JSON_ONLY },
+    {
+      name: 'receivedAt an impossible date',
+      value: { receivedAt: '2026-02-30T10:00:00Z' },
+      channels: JSON_ONLY,
+    },
+    {
+      name: 'receivedAt 10 minutes ahead',
+      value: { receivedAt: new Date(now + 10 * 60_000).toISOString() },
+      channels: JSON_ONLY,
+    },
+    {
+      name: 'receivedAt 401 days back',
+      value: { receivedAt: new Date(now - 401 * DAY).toISOString() },
+      channels: JSON_ONLY,
+    },
+    { name: 'receivedAt the email', value: { receivedAt: CANARY_EMAIL }, channels: JSON_ONLY },
+    { name: 'receivedAt a number', value: { receivedAt: now }, channels: JSON_ONLY },
+    { name: 'source smuggled in', value: { source: 'import' }, channels: JSON_ONLY },
+  ];
+}
+
+/** Query strings of `GET /requests` and `GET /records` (each value carries the marker where it can). */
+export const HOSTILE_QUERIES: Hostile<string>[] = [
+  { name: 'the email as a filter', value: `/requests?email=${encodeURIComponent(CANARY_EMAIL)}` },
+  { name: 'the email as a parameter name', value: `/requests?${encodeURIComponent(CANARY_EMAIL)}=1` },
+  { name: 'the email as a status', value: `/requests?status=${encodeURIComponent(CANARY_EMAIL)}` },
+  { name: 'an unknown parameter', value: `/requests?${M}=1` },
+  { name: 'a repeated parameter', value: `/requests?type=access&type=${M}` },
+  {
+    name: 'SQL injection in a filter',
+    value: `/requests?jurisdiction=${encodeURIComponent(`' OR '1'='1 ${M}`)}`,
+  },
+  { name: 'overdue not a boolean', value: `/requests?overdue=${M}` },
+  { name: 'limit huge', value: '/requests?limit=99999999999999999999' },
+  { name: 'limit negative', value: '/requests?limit=-1' },
+  { name: 'since not a time', value: `/requests?since=${M}` },
+  {
+    name: 'a cursor holding the email',
+    value: `/requests?cursor=${Buffer.from(CANARY_EMAIL).toString('base64url')}`,
+  },
+  {
+    name: 'a cursor with a forged key',
+    value: `/requests?cursor=${Buffer.from(JSON.stringify({ v: 1, i: 'byReceivedAt', k: { ledgerPartition: 'request', receivedAtKey: CANARY_EMAIL } })).toString('base64url')}`,
+  },
+  { name: 'a cursor too long', value: `/requests?cursor=${'A'.repeat(5000)}` },
+  { name: 'records: the email', value: `/records?email=${encodeURIComponent(CANARY_EMAIL)}` },
+  { name: 'records: until the email', value: `/records?until=${encodeURIComponent(CANARY_EMAIL)}` },
+  { name: 'records: a list filter', value: '/records?status=FAILED' },
+].map((q) => ({ ...q, channels: ['http'] }));
+
+/** `reason` of `POST /requests/{id}/extend` (and `extend --reason`). */
+export const HOSTILE_REASONS: Hostile[] = [
+  { name: 'empty', value: '', channels: ['http'] },
+  { name: 'only spaces', value: '   ', channels: ['http'] },
+  { name: 'over 500 characters', value: `${M} `.repeat(100), channels: ['http', 'cli'] },
+  { name: 'a number', value: 42, channels: ['http'] },
+  { name: 'null', value: null, channels: ['http'] },
+  { name: 'an object', value: { text: CANARY_EMAIL }, channels: ['http'] },
+];
+
 /** Values of `idempotencyKey` (HTTP body, event detail). */
 export const HOSTILE_KEYS: Hostile[] = [
   { name: 'empty', value: '' },

@@ -1,4 +1,4 @@
-import { ConfigError, isDsrError } from '../errors';
+import { ConfigError, type DsrError, ErrorNames, InputError, isDsrError } from '../errors';
 import {
   EmailForgottenError,
   ExtensionRefusedError,
@@ -27,6 +27,15 @@ export class ApiError extends Error {
 }
 
 export const badRequest = (code: string, message: string): ApiError => new ApiError(400, code, message);
+
+/** Input the core refused (an InputError, or one of its refinements). */
+export const isInputError = (err: unknown): err is DsrError =>
+  isDsrError(err) && err.name === ErrorNames.Input;
+
+/** The code an input error answers with: a refinement's own (INVALID_CURSOR), else INVALID_INPUT. */
+export function inputErrorCode(err: DsrError): string {
+  return err.constructor === InputError ? 'INVALID_INPUT' : err.code;
+}
 
 /** How an error reached the caller: the response, plus what the log may say about it (no PII). */
 export interface MappedError {
@@ -73,11 +82,7 @@ export function toErrorResponse(err: unknown): MappedError {
     const response = reply(500, 'CONFIGURATION_ERROR', `the connector is misconfigured (${err.setting})`);
     return { response, serverFault: { name: err.name, code: err.code } };
   }
-  if (isDsrError(err) && err.name === 'Input.Invalid') {
-    // A refinement of the input error (INVALID_CURSOR) keeps its code.
-    const code = err.code === 'INPUT_INVALID' ? 'INVALID_INPUT' : err.code;
-    return { response: reply(400, code, err.message) };
-  }
+  if (isInputError(err)) return { response: reply(400, inputErrorCode(err), err.message) };
   const name = err instanceof Error ? err.name : typeof err;
   const code = isDsrError(err) ? err.code : 'INTERNAL_ERROR';
   return {

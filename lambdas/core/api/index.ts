@@ -10,7 +10,7 @@ export {
   subjectSearch,
   validateCreateRequest,
 } from './body';
-export { ApiError, type MappedError, toErrorResponse } from './errors';
+export { ApiError, inputErrorCode, isInputError, type MappedError, toErrorResponse } from './errors';
 export {
   type ApiErrorBody,
   type ApiRequest,

@@ -272,7 +272,7 @@ export function requestTable(requests: readonly RequestSummary[], now: Date): st
     let left: string;
     if (r.status === 'COMPLETED') left = 'done';
     else if (r.overdue) left = 'OVERDUE';
-    else left = String(Math.floor((Date.parse(due) - now.getTime()) / DAY_MS));
+    else left = String(Math.ceil((Date.parse(due) - now.getTime()) / DAY_MS));
     return [
       r.requestId,
       r.type,
