@@ -1,12 +1,8 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { workflowDeps } from '../../lambdas/core/workflow/deps';
-import {
-  handleIntakeEvent,
-  handler,
-  INTAKE_DETAIL_TYPE,
-  IntakeRejectedError,
-} from '../../lambdas/handlers/intake-event';
+import { handleIntakeEvent, handler, IntakeRejectedError } from '../../lambdas/handlers/intake-event';
+import { intakeEvent } from '../support/intake-event';
 import { type ApiWorld, startApiWorld } from './harness';
 
 // Outside Lambda the handlers log nothing unless asked: ask, so the log scans below see their lines.
@@ -37,21 +33,7 @@ afterAll(async () => {
   await w?.close();
 });
 
-let seq = 0;
-function event(detail: unknown, detailType: string = INTAKE_DETAIL_TYPE): EventBridgeEvent<string, unknown> {
-  seq++;
-  return {
-    version: '0',
-    id: `6a7e8feb-b491-4cf7-a9f1-bf3703467${String(seq).padStart(3, '0')}`,
-    'detail-type': detailType,
-    source: 'acme.intake',
-    account: '123456789012',
-    time: new Date().toISOString(),
-    region: 'eu-west-1',
-    resources: [],
-    detail,
-  };
-}
+const event = intakeEvent;
 
 describe('intake events', () => {
   it('a valid event records the request and starts it; its redelivery does neither again', async () => {

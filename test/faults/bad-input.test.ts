@@ -3,18 +3,14 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import type { EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dynamoDocumentClient } from '../../lambdas/core/aws-clients';
-import {
-  handleIntakeEvent,
-  INTAKE_DETAIL_TYPE,
-  IntakeRejectedError,
-} from '../../lambdas/handlers/intake-event';
+import { handleIntakeEvent, IntakeRejectedError } from '../../lambdas/handlers/intake-event';
 import { startLocalAws } from '../../local/aws';
 import { type ApiWorld, startApiWorld } from '../api/harness';
 import { runCli } from '../cli/run-cli';
 import { CANARY_EMAIL, LeakScanner } from '../support/canaries';
+import { intakeEvent } from '../support/intake-event';
 import {
   type Channel,
   forChannel,
@@ -113,25 +109,9 @@ function expectRefusedByHttp(answer: Answer, o: Omit<Outcome, 'refused'>): void 
   expect(answer.text).not.toMatch(/\bat .+\.(ts|js):\d+/);
 }
 
-let seq = 0;
-function event(detail: unknown): EventBridgeEvent<string, unknown> {
-  seq++;
-  return {
-    version: '0',
-    id: `0d8c2f6e-4b1a-4c59-9d3e-5f1a2b3c4${String(seq).padStart(3, '0')}`,
-    'detail-type': INTAKE_DETAIL_TYPE,
-    source: 'acme.intake',
-    account: '123456789012',
-    time: new Date().toISOString(),
-    region: 'eu-west-1',
-    resources: [],
-    detail,
-  };
-}
-
 /** Refused with its code, thrown so that Lambda parks the event in the dead-letter queue. */
 async function expectDroppedEvent(detail: unknown, o: Omit<Outcome, 'refused'>): Promise<void> {
-  const result = await handleIntakeEvent(event(detail)).catch((e: unknown) => e);
+  const result = await handleIntakeEvent(intakeEvent(detail)).catch((e: unknown) => e);
   leaks.scan(
     'event result',
     result instanceof Error ? { name: result.name, message: result.message } : result,

@@ -6,8 +6,8 @@ import {
   parseSubjectSearch,
   validateCreateRequest,
 } from './body';
-import { ApiError } from './errors';
 import { type ApiRequest, MAX_BODY_BYTES } from './http';
+import { rejection } from './testing';
 
 const SUBJECT = 'jane.doe@example.com';
 
@@ -18,16 +18,6 @@ function post(
 ) {
   const headers: ApiRequest['headers'] = contentType === null ? {} : { 'Content-Type': contentType };
   return { method: 'POST', path: '/requests', headers, body, ...extra } satisfies ApiRequest;
-}
-
-function rejection(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('parseCreateRequest', () => {

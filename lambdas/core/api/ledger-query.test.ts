@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from './errors';
 import type { QueryParameters } from './http';
 import { parseListQuery, parseRecordsQuery } from './ledger-query';
+import { rejection } from './testing';
 
 const q = (params: Record<string, string | string[]>): QueryParameters =>
   Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
-
-function rejection(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('parseListQuery', () => {
   it('reads every filter, with a page of 100 by default', () => {
