@@ -237,6 +237,26 @@ describe('qualtrics-dsr and the ledger', () => {
     }
   });
 
+  it('retry of a request whose email was erased (minimization) is refused: exit 2, EMAIL_FORGOTTEN', async () => {
+    // The store 31 days from now: past the completed requests' forget date (30 days).
+    const forgotten = await withStore((_, table) =>
+      new RequestStore({
+        doc: dynamoDocumentClient(),
+        tableName: table,
+        now: () => new Date(Date.now() + 31 * DAY),
+      }).forgetEmails(),
+    );
+    expect(forgotten).toBe(2);
+    const r = await cli('retry', ids.access);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/EMAIL_FORGOTTEN/);
+    const found = await cli('find', SEEDED_SUBJECT, '--json');
+    expect(JSON.parse(found.stdout).requests.map((s: Summary) => s.requestId)).toEqual([
+      ids.access,
+      ids.dryRun,
+    ]);
+  });
+
   it('refuses a receipt time out of bounds with exit 2 before anything starts, recording nothing', async () => {
     // The other bad flags and arguments (with canary values): test/faults/bad-input.test.ts.
     const before = await recordedItems();
