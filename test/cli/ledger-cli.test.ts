@@ -237,7 +237,7 @@ describe('qualtrics-dsr and the ledger', () => {
     }
   });
 
-  it('retry of a request whose email was erased (minimization) is refused: exit 2, EMAIL_FORGOTTEN', async () => {
+  it('retry and export of a request whose email was erased (minimization) are refused: exit 2, EMAIL_FORGOTTEN', async () => {
     // The store 31 days from now: past the completed requests' forget date (30 days).
     const forgotten = await withStore((_, table) =>
       new RequestStore({
@@ -247,9 +247,11 @@ describe('qualtrics-dsr and the ledger', () => {
       }).forgetEmails(),
     );
     expect(forgotten).toBe(2);
-    const r = await cli('retry', ids.access);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/EMAIL_FORGOTTEN/);
+    for (const command of ['retry', 'export']) {
+      const r = await cli(command, ids.access);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/EMAIL_FORGOTTEN/);
+    }
     const found = await cli('find', SEEDED_SUBJECT, '--json');
     expect(JSON.parse(found.stdout).requests.map((s: Summary) => s.requestId)).toEqual([
       ids.access,

@@ -161,6 +161,7 @@ export async function exportBundle(idArgument: string, o: CommonOptions & { out:
   const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale, qualtrics: false });
   try {
     const record = await knownRequest(requestId);
+    refuseForgottenEmail(record);
     if (record.type !== 'access') {
       throw new CliError(
         ExitCode.BadInput,
@@ -245,6 +246,14 @@ function requestIdArgument(value: string): string {
   return requestId;
 }
 
+/** After minimization a request is no longer retried or exported (README "The request ledger"): exit 2. */
+function refuseForgottenEmail(record: RequestRecord): void {
+  if (record.emailForgottenAt) {
+    const forgotten = new EmailForgottenError(record.requestId);
+    throw new CliError(ExitCode.BadInput, `${forgotten.code}: ${forgotten.message}`);
+  }
+}
+
 async function knownRequest(requestId: string): Promise<RequestRecord> {
   const record = await workflowDeps().store.get(requestId);
   if (!record) throw new CliError(ExitCode.BadInput, `unknown request id ${requestId}`);
@@ -278,9 +287,7 @@ export async function retry(idArgument: string, o: CommonOptions & { out?: strin
   try {
     progress.line(runtime.describe());
     const record = await knownRequest(requestId);
-    if (record.emailForgottenAt) {
-      throw new CliError(ExitCode.BadInput, `EMAIL_FORGOTTEN: ${new EmailForgottenError(requestId).message}`);
-    }
+    refuseForgottenEmail(record);
     if (record.status !== 'FAILED') {
       throw new CliError(
         ExitCode.BadInput,
