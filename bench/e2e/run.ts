@@ -176,7 +176,8 @@ export async function runBatch(s: BatchSettings, options: RunOptions = {}): Prom
               qualtricsConcurrency: DEFAULT_QUALTRICS_CONCURRENCY,
             });
             r.endedAt = Date.now();
-            r.status = run.status;
+            // Never aborted here (no signal is passed).
+            r.status = run.status === 'ABORTED' ? 'FAILED' : run.status;
             digestRun(r, run.events, traceFrom, scale);
             done++;
           }),

@@ -2,7 +2,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HANDLERS, type HandlerName } from '../../lambdas/catalog';
 import { ErrorNames } from '../../lambdas/core/errors';
+import { taskStates } from '../../statemachines/definitions';
 import { scopedEnv } from '../../test/support/scoped-env';
+import { loadLocalDefinition, MAX_LOCAL_TIMEOUT_SECONDS } from './definitions';
 import { DEFAULT_LOCAL_CONCURRENCY, runWorkflow, type StepHandlers, timedByWait } from './workflows';
 
 /** Every handler counts how many run at once and takes a moment; the first step fails, so the failure step ends the run. */
@@ -142,5 +144,101 @@ describe('runWorkflow: per-function concurrency (the deployed qualtricsConcurren
     const unreserved = await run();
     expect(unreserved.most).toBeGreaterThan(1);
     expect(unreserved.throttles).toBe(0);
+  });
+});
+
+describe('runWorkflow: timeouts mean what they mean in AWS', () => {
+  const env = scopedEnv();
+  afterEach(() => env.restore());
+
+  /** recordStarted takes `ms` and then stops the run; recordFailed keeps the error it was given. */
+  function slowStart(ms: number) {
+    const failures: Array<{ Error?: string }> = [];
+    const handlers = Object.fromEntries(
+      (Object.keys(HANDLERS) as HandlerName[]).map((name) => [
+        name,
+        async (event: unknown) => {
+          if (name === 'recordFailed') {
+            failures.push((event as { error: { Error?: string } }).error);
+            return {};
+          }
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          throw Object.assign(new Error('stop here'), { name: 'Stop' });
+        },
+      ]),
+    ) as StepHandlers;
+    return { handlers, failures };
+  }
+
+  it('gives no Task a timeout the ASL does not set (not the engine’s 60-s default)', () => {
+    for (const type of ['access', 'deletion'] as const) {
+      const { definition, stateTimeouts } = loadLocalDefinition(type);
+      const tasks = taskStates(definition);
+      expect(tasks.length).toBeGreaterThan(3);
+      for (const t of tasks) expect(t.state.TimeoutSeconds, t.stateName).toBe(MAX_LOCAL_TIMEOUT_SECONDS);
+      // Our ASL sets none: the Lambda's own timeout is the only bound of a step.
+      expect([...stateTimeouts.keys()]).toEqual([]);
+    }
+  });
+
+  it('counts the Lambda timeout from when the step runs: waiting for a step slot is no timeout', async () => {
+    env.set({ QDSR_LOCAL_CONCURRENCY: '1' });
+    const { handlers, failures } = slowStart(120);
+    // Three runs, one slot: the last first step waits ~240 ms for it, past a 200-ms Lambda timeout.
+    const runs = await Promise.all(
+      ['q1', 'q2', 'q3'].map((requestId) =>
+        runWorkflow({ type: 'access', requestId, handlers, lambdaTimeoutMs: () => 200 }),
+      ),
+    );
+    expect(runs.map((r) => r.status)).toEqual(['FAILED', 'FAILED', 'FAILED']);
+    expect(failures.map((f) => f.Error)).toEqual(['Stop', 'Stop', 'Stop']);
+  });
+
+  it('fails a step that runs past its Lambda timeout with Sandbox.Timedout, which the ASL catches', async () => {
+    const { handlers, failures } = slowStart(400);
+    const run = await runWorkflow({
+      type: 'deletion',
+      requestId: 't1',
+      handlers,
+      lambdaTimeoutMs: () => 100,
+    });
+    expect(run.status).toBe('FAILED');
+    expect(failures.map((f) => f.Error)).toEqual(['Sandbox.Timedout']);
+  });
+});
+
+describe('runWorkflow: stopping and memory', () => {
+  it('stops at the next state: the running step finishes, no later step starts, the run is ABORTED', async () => {
+    const ran: string[] = [];
+    const stop = new AbortController();
+    const handlers = Object.fromEntries(
+      (Object.keys(HANDLERS) as HandlerName[]).map((name) => [
+        name,
+        async (event: unknown) => {
+          ran.push(`${name}:start`);
+          if (name === 'recordStarted') stop.abort();
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          ran.push(`${name}:end`);
+          return { requestId: (event as { requestId: string }).requestId };
+        },
+      ]),
+    ) as StepHandlers;
+    const run = await runWorkflow({ type: 'access', requestId: 'a1', handlers, signal: stop.signal });
+    expect(run.status).toBe('ABORTED');
+    // The step that was running when the stop came ended before the run resolved; nothing followed.
+    expect(ran).toEqual(['recordStarted:start', 'recordStarted:end']);
+  });
+
+  it('keeps only the last `history` events, and still reports the failure', async () => {
+    const { handlers } = countingHandlers();
+    const full = await runWorkflow({ type: 'access', requestId: 'h1', handlers });
+    const kept = await runWorkflow({ type: 'access', requestId: 'h2', handlers, history: 3 });
+    expect(full.events.length).toBeGreaterThan(3);
+    expect(kept.events).toHaveLength(3);
+    expect(kept.events.map((e) => e.type)).toEqual(full.events.slice(-3).map((e) => e.type));
+    expect(kept.error).toEqual(full.error);
+    const none = await runWorkflow({ type: 'access', requestId: 'h3', handlers, history: 0 });
+    expect(none.events).toEqual([]);
+    expect(none).toMatchObject({ status: 'FAILED', error: full.error });
   });
 });

@@ -47,20 +47,59 @@ export interface RunWorkflowOptions {
    * deployed default, 0: no reservation. QDSR_LOCAL_CONCURRENCY still caps all steps together.
    */
   qualtricsConcurrency?: number;
+  /**
+   * How many of the execution's events `WorkflowRun.events` keeps: the last ones. Default all (the
+   * execution history, for tests and the CLI). A long-lived process running many executions keeps
+   * few, so an execution's memory is bounded while it runs and released when it ends.
+   */
+  history?: number;
+  /**
+   * Stops the execution at its next state: a step already running finishes (what it records stays,
+   * as a Lambda's would), a step not yet started never starts, and the run resolves `ABORTED` once
+   * its running steps have ended. The request is left as it was: resumable.
+   */
+  signal?: AbortSignal;
+  /** The Lambda timeout of a function in ms; default its catalog `timeoutSeconds`. */
+  lambdaTimeoutMs?: (name: HandlerName) => number;
 }
 
 export interface WorkflowRun {
-  status: 'SUCCEEDED' | 'FAILED';
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   output?: unknown;
   error?: { Error: string; Cause?: unknown };
-  /** Every event of the execution, in order (the local equivalent of the execution history). */
+  /** The execution's events, in order (the local equivalent of the execution history); see `history`. */
   events: WorkflowEvent[];
+}
+
+/**
+ * What Lambda reports when a function runs past its timeout (the ASL's Catch takes it like any
+ * other task failure); `States.Timeout` when a Task's own `TimeoutSeconds` (from the ASL) passed.
+ */
+export class StepTimeoutError extends Error {
+  constructor(name: HandlerName | string, seconds: number, kind: 'lambda' | 'state') {
+    super(
+      kind === 'lambda'
+        ? `Task timed out after ${seconds.toFixed(2)} seconds (${name})`
+        : `the state's TimeoutSeconds (${seconds}) passed`,
+    );
+    this.name = kind === 'lambda' ? 'Sandbox.Timedout' : 'States.Timeout';
+  }
+}
+
+/** A step that was waiting for a slot when its execution was stopped: it never ran. */
+class StepNotStartedError extends Error {
+  constructor() {
+    super('the execution was stopped before this step started');
+    this.name = 'Local.ExecutionStopped';
+  }
 }
 
 interface Prepared {
   definition: AslDefinition;
   machine: StateMachine;
   taskNames: Map<string, HandlerName>;
+  /** The ASL's own Task timeouts (seconds), enforced by the step runner. */
+  stateTimeouts: Map<string, number>;
 }
 
 // Constructing a StateMachine validates the definition (~0.5 s): do it once per workflow type.
@@ -69,20 +108,20 @@ const prepared = new Map<WorkflowType, Prepared>();
 function prepare(type: WorkflowType): Prepared {
   let p = prepared.get(type);
   if (!p) {
-    const definition = loadLocalDefinition(type);
+    const { definition, stateTimeouts } = loadLocalDefinition(type);
     // biome-ignore lint/suspicious/noExplicitAny: the engine's definition type is stricter than our JSON
     const machine = new StateMachine(definition as any, {
       validationOptions: { checkArn: true, checkPaths: true },
     });
-    p = { definition, machine, taskNames: taskHandlerNames(definition) };
+    p = { definition, machine, taskNames: taskHandlerNames(definition), stateTimeouts };
     prepared.set(type, p);
   }
   return p;
 }
 
-function lambdaContext(name: HandlerName): Record<string, unknown> {
+function lambdaContext(name: HandlerName, timeoutMs: number): Record<string, unknown> {
   const spec = HANDLERS[name];
-  const deadline = Date.now() + spec.timeoutSeconds * 1000;
+  const deadline = Date.now() + timeoutMs;
   return {
     awsRequestId: randomUUID(),
     functionName: `qdsr-local-${name}`,
@@ -168,37 +207,77 @@ export function timedByWait(input: unknown, depth = 0): boolean {
   return false;
 }
 
+/** Runs `work` but rejects with `onTimeout()` when it has not settled after `ms` (the work itself goes on). */
+async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function runWorkflow(options: RunWorkflowOptions): Promise<WorkflowRun> {
-  const { type, requestId, waitScale = 1 } = options;
+  const { type, requestId, waitScale = 1, signal } = options;
   const p = prepare(type);
   const registry: StepHandlers = options.handlers ?? (STEP_HANDLERS as StepHandlers);
   const queue = stepQueueFor(localConcurrencyFromEnv());
   const qualtricsConcurrency = options.qualtricsConcurrency ?? DEFAULT_QUALTRICS_CONCURRENCY;
+  const lambdaTimeoutMs = options.lambdaTimeoutMs ?? ((name) => HANDLERS[name].timeoutSeconds * 1000);
+  /** Handlers of this execution running now: a stopped run ends once they have. */
+  const running = new Set<Promise<unknown>>();
   const local: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [stateName, name] of p.taskNames) {
     const fn = registry[name];
     if (!fn) throw new Error(`no handler registered for ${name} (state "${stateName}")`);
     const reserved = reservedConcurrency(HANDLERS[name], qualtricsConcurrency);
+    const stateTimeoutSeconds = p.stateTimeouts.get(stateName);
     local[stateName] = (input) =>
       queue.add(
         // Run in the caller's async context, not in that of the step that freed the slot.
         AsyncResource.bind(async () => {
-          const running = inFlight.get(name) ?? 0;
-          if (reserved !== undefined && running >= reserved) throw new LambdaThrottledError(name, reserved);
-          inFlight.set(name, running + 1);
-          try {
+          if (signal?.aborted) throw new StepNotStartedError();
+          const inFlightNow = inFlight.get(name) ?? 0;
+          if (reserved !== undefined && inFlightNow >= reserved)
+            throw new LambdaThrottledError(name, reserved);
+          inFlight.set(name, inFlightNow + 1);
+          // The clocks start now, when the step runs, not when the engine asked for it.
+          const lambdaMs = lambdaTimeoutMs(name);
+          const stateMs =
+            stateTimeoutSeconds === undefined ? Number.POSITIVE_INFINITY : stateTimeoutSeconds * 1000;
+          const work = (async () => {
             // The Lambda boundary is JSON: nothing but plain data crosses it.
             const event = JSON.parse(JSON.stringify(input));
-            const result = await fn(event, lambdaContext(name));
+            const result = await fn(event, lambdaContext(name, lambdaMs));
             return result === undefined ? null : JSON.parse(JSON.stringify(result));
-          } finally {
+          })();
+          const settled = work.then(
+            () => undefined,
+            () => undefined,
+          );
+          running.add(settled);
+          // The handler's own promise is not abandoned when the step times out: like a Lambda past
+          // its timeout it may still be finishing; only then does it give its slot back.
+          void settled.finally(() => {
+            running.delete(settled);
             inFlight.set(name, (inFlight.get(name) ?? 1) - 1);
-          }
+          });
+          return withTimeout(work, Math.min(lambdaMs, stateMs), () =>
+            stateMs < lambdaMs
+              ? new StepTimeoutError(stateName, stateTimeoutSeconds as number, 'state')
+              : new StepTimeoutError(name, lambdaMs / 1000, 'lambda'),
+          );
         }),
         { priority: timedByWait(input) ? 1 : 0 },
       );
   }
+  const keep = options.history ?? Number.POSITIVE_INFINITY;
   const events: WorkflowEvent[] = [];
+  let failure: WorkflowEvent | undefined;
+  let aborted = false;
   const execution = p.machine.run(
     { requestId },
     {
@@ -210,10 +289,20 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<Workflow
       noThrowOnAbort: true,
     },
   );
+  const onAbort = () => {
+    aborted = true;
+    execution.abort();
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   const drained = (async () => {
     for await (const log of execution.eventLogs) {
       const e = toWorkflowEvent(log as unknown as Record<string, unknown>);
-      events.push(e);
+      if (e.type === 'ExecutionFailed') failure = e;
+      if (keep > 0) {
+        events.push(e);
+        if (events.length > keep) events.shift();
+      }
       options.onEvent?.(e);
     }
   })();
@@ -223,13 +312,20 @@ export async function runWorkflow(options: RunWorkflowOptions): Promise<Workflow
     output = await execution.result;
   } catch (err) {
     thrown = err as typeof thrown;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (aborted) {
+    // The engine settles at once; the steps that were running have not. Wait for them (each is
+    // bounded by its Lambda timeout), so what they record is recorded before the caller moves on.
+    await Promise.all([...running]);
+    return { status: 'ABORTED', events };
   }
   // The event log ends with the execution's own outcome; read it once it is drained.
   await drained.catch(() => undefined);
   let error: WorkflowRun['error'];
   if (thrown) {
-    const failed = [...events].reverse().find((x) => x.type === 'ExecutionFailed');
-    error = failed?.error ?? {
+    error = failure?.error ?? {
       Error: thrown.cause?.name ?? thrown.name ?? 'Error',
       Cause: thrown.cause?.message ?? thrown.message,
     };
