@@ -22,6 +22,12 @@ export interface WorkflowStarter {
    * Resolves to the execution that now runs the request.
    */
   redrive(requestId: string, type: RequestType, executionName?: string): Promise<{ executionName: string }>;
+  /**
+   * Whether an execution of the request runs now, for a starter that knows (the local one: every
+   * workflow of a data dir runs in the process that owns it). Step Functions' starter does not
+   * say; there the sweep asks DescribeExecution.
+   */
+  isRunning?(requestId: string): Promise<boolean>;
 }
 
 export const STATE_MACHINE_ENV = {

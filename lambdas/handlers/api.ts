@@ -15,7 +15,8 @@ import { stepLogger } from '../middleware';
 const logger = stepLogger.createChild({ persistentKeys: { handler: 'api' } });
 
 // Getters: each dependency is built on first use and cached by its module (a warm Lambda reuses it).
-const deps: ApiDeps = {
+// The local server builds its API on these too (local/owner).
+export const apiDeps: ApiDeps = {
   get store() {
     return workflowDeps().store;
   },
@@ -36,7 +37,7 @@ const deps: ApiDeps = {
   },
 };
 
-const handle = createApi(deps);
+const handle = createApi(apiDeps);
 
 /**
  * The event's request. Routing uses the API Gateway resource and its path parameters when they

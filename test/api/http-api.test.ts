@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../lambdas/core/export-writer';
 import { maskEmail } from '../../lambdas/core/privacy';
+import { workflowDeps } from '../../lambdas/core/workflow/deps';
 import { SEEDED_SUBJECT, SIMULATOR_CLIENT } from '../../local/simulator';
 import { type ApiWorld, isTerminal, pollStatus, startApiWorld } from './harness';
 
@@ -198,6 +199,33 @@ describe('deletion, retry, unknown ids', () => {
     const again = await post(`/requests/${requestId}/retry`, {});
     expect(again.status).toBe(409);
     expect((again.body.error as { code: string }).code).toBe('NOT_RETRYABLE');
+  });
+
+  it('POST /requests/{id}/retry resumes an interrupted request (not ended, no process runs it), never a running one', async () => {
+    // As a process that died mid-way leaves it: RUNNING, its first execution gone with the process.
+    const store = workflowDeps().store;
+    const { record } = await store.create({ source: 'api', type: 'access', email: SEEDED_SUBJECT });
+    const orphan = record.requestId;
+    await store.transition(orphan, 'RUNNING', 'STARTED');
+    await store.recordExecution(orphan, { name: `${orphan}-1`, attempt: 1 });
+    const redrivesBefore = w.redrives.length;
+    const resumed = await post(`/requests/${orphan}/retry`, {});
+    expect(resumed.status).toBe(202);
+    expect(w.redrives.slice(redrivesBefore)).toEqual([{ type: 'access', requestId: orphan }]);
+    const { doc } = await pollStatus(w.url, orphan, isTerminal);
+    expect(doc.status).toBe('COMPLETED');
+    expect((doc.timeline as Array<{ step: string }>).map((e) => e.step)).toContain('RESUMED');
+
+    w.hold();
+    try {
+      const running = await post('/requests', { type: 'deletion', email: SEEDED_SUBJECT, dryRun: true });
+      const id = String(running.body.requestId);
+      const refused = await post(`/requests/${id}/retry`, {});
+      expect(refused.status).toBe(409);
+      expect(refused.body.error).toMatchObject({ code: 'NOT_RETRYABLE' });
+    } finally {
+      w.release();
+    }
   });
 
   it('an unknown request id is 404 on every route', async () => {

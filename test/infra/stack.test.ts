@@ -10,7 +10,7 @@ import { API_ROUTES, DEFAULT_THROTTLING } from '../../infra/constructs/api';
 import { ACCESS_LOG_RETENTION_DAYS } from '../../infra/constructs/storage';
 import { SECRET_PLACEHOLDER_CLIENT_ID, SECRET_PLACEHOLDER_DATACENTER } from '../../infra/stack';
 import { HANDLER_NAMES, HANDLERS, type HandlerName, type HandlerSpec } from '../../lambdas/catalog';
-import { LIST_PARAMETERS, RECORDS_PARAMETERS } from '../../lambdas/core/api';
+import { LIST_PARAMETERS, RECORDS_PARAMETERS, ROUTES } from '../../lambdas/core/api';
 import { originFromEnv } from '../../lambdas/core/config';
 import { ErrorNames, QualtricsError } from '../../lambdas/core/errors';
 import { requestSubmission } from '../../lambdas/core/request-contract';
@@ -347,6 +347,10 @@ describe('REST API', () => {
   it('serves exactly the routes of the route table, all IAM-authorized, all to the api function', () => {
     const found = methods().map(({ p, path }) => `${p.HttpMethod} ${path}`);
     expect(found.sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    // The local server's own routes (marked localOnly) are never built into API Gateway.
+    const localOnly = ROUTES.filter((r) => 'localOnly' in r && r.localOnly);
+    expect(localOnly.length).toBeGreaterThan(0);
+    for (const r of localOnly) expect(found).not.toContain(`${r.method} ${r.path}`);
     for (const { p } of methods()) {
       expect(p.AuthorizationType).toBe('AWS_IAM');
       expect(p.RequestValidatorId).toBeDefined();

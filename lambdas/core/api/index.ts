@@ -28,7 +28,16 @@ export {
   parseRecordsQuery,
   RECORDS_PARAMETERS,
 } from './ledger-query';
-export { type MatchedRoute, matchRoute, ROUTES, type Route, type RouteName, routeResource } from './routes';
+export {
+  type MatchedRoute,
+  type MatchOptions,
+  matchRoute,
+  ROUTES,
+  type Route,
+  type RouteName,
+  routeResource,
+  SHARED_ROUTES,
+} from './routes';
 export {
   type AcceptedRequest,
   type ApiDeps,
@@ -36,9 +45,12 @@ export {
   type BundleReader,
   createApi,
   type ExportLinks,
+  type LocalApiDeps,
   MAX_EXPORT_LINK_SECONDS,
   MAX_RECORDS_CSV_BYTES,
   type RequestStoreLike,
+  SOURCE_HEADER,
   type SubjectRequests,
+  type SweepReport,
 } from './service';
 export { type SubmitDeps, type Submitted, submitRequest } from './submit';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './errors';
-import { matchRoute, routeResource } from './routes';
+import { matchRoute, ROUTES, routeResource, SHARED_ROUTES } from './routes';
 
 const ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 
@@ -60,5 +60,18 @@ describe('matchRoute', () => {
       return;
     }
     throw new Error('PUT /health matched');
+  });
+});
+
+describe('local-only routes', () => {
+  it('exist on the local server only: API Gateway is built from the shared ones', () => {
+    expect(SHARED_ROUTES.map((r) => r.name)).not.toContain('sweep');
+    expect(ROUTES.filter((r) => !SHARED_ROUTES.includes(r)).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /sweep',
+    ]);
+    expect(failure('POST', '/sweep')).toEqual([404, 'NOT_FOUND']);
+    expect(matchRoute('POST', '/sweep', { local: true })).toEqual({ name: 'sweep' });
+    expect(routeResource(['sweep'])).toBeUndefined();
+    expect(routeResource(['sweep'], { local: true })).toBe('/sweep');
   });
 });

@@ -8,6 +8,10 @@ import { ApiError, badRequest } from './errors';
  * are matched on the path the client sent, segment by segment. Paths are never normalized: `..` is
  * just a segment no route has, and an id is a UUID or nothing, so no path can reach anything but
  * these routes.
+ *
+ * A route marked `localOnly` exists on the local server alone (`serve`, or a CLI run that owns
+ * the data dir): API Gateway's API is built from `SHARED_ROUTES`, and the handler answers a
+ * local-only route only when it serves locally.
  */
 
 export const ROUTES = [
@@ -20,10 +24,21 @@ export const ROUTES = [
   { name: 'extendRequest', method: 'POST', path: '/requests/{id}/extend' },
   { name: 'records', method: 'GET', path: '/records' },
   { name: 'health', method: 'GET', path: '/health' },
+  { name: 'sweep', method: 'POST', path: '/sweep', localOnly: true },
 ] as const;
 
 export type Route = (typeof ROUTES)[number];
 export type RouteName = Route['name'];
+
+const isLocalOnly = (route: Route): boolean => 'localOnly' in route && route.localOnly;
+
+/** The routes API Gateway serves (and builds its resources from): every route but the local-only ones. */
+export const SHARED_ROUTES = ROUTES.filter((r) => !isLocalOnly(r));
+
+export interface MatchOptions {
+  /** Whether the local-only routes exist (the local server); default false, as in API Gateway. */
+  local?: boolean;
+}
 
 export interface MatchedRoute {
   name: RouteName;
@@ -40,14 +55,14 @@ const MAX_PATH_LENGTH = 2048;
  * The route resource `segments` (decoded) hit: a literal segment wins over `{id}` (so
  * `/requests/search` is never taken for an id), as API Gateway resolves its resources.
  */
-export function routeResource(segments: readonly string[]): string | undefined {
-  const shaped = ROUTES.filter((r) => sameShape(segmentsOf(r.path), segments));
+export function routeResource(segments: readonly string[], options: MatchOptions = {}): string | undefined {
+  const shaped = routesFor(options).filter((r) => sameShape(segmentsOf(r.path), segments));
   const literal = shaped.filter((r) => !r.path.includes(ID));
   return (literal[0] ?? shaped[0])?.path;
 }
 
 /** The route for `method path`; throws 404 (no such path), 405 (path without that method) or 400 (bad id). */
-export function matchRoute(method: string, path: string): MatchedRoute {
+export function matchRoute(method: string, path: string, options: MatchOptions = {}): MatchedRoute {
   const notFound = new ApiError(
     404,
     'NOT_FOUND',
@@ -61,9 +76,9 @@ export function matchRoute(method: string, path: string): MatchedRoute {
   } catch {
     throw badRequest('INVALID_PATH', 'the path is not validly percent-encoded');
   }
-  const resource = routeResource(segments);
+  const resource = routeResource(segments, options);
   if (resource === undefined) throw notFound;
-  const candidates = ROUTES.filter((r) => r.path === resource);
+  const candidates = routesFor(options).filter((r) => r.path === resource);
   const route = candidates.find((r) => r.method === method.toUpperCase());
   if (!route) {
     const allow = candidates.map((r) => r.method).join(', ');
@@ -74,6 +89,10 @@ export function matchRoute(method: string, path: string): MatchedRoute {
   const requestId = normalizeRequestId(segments[idIndex]);
   if (!requestId) throw badRequest('INVALID_REQUEST_ID', 'the request id in the path must be a UUID');
   return { name: route.name, requestId };
+}
+
+function routesFor(options: MatchOptions): readonly Route[] {
+  return options.local ? ROUTES : SHARED_ROUTES;
 }
 
 function sameShape(pattern: readonly string[], segments: readonly string[]): boolean {

@@ -2,13 +2,19 @@ import type { ConnectionReport } from '../connection-check';
 import { isDsrError, ThrottledError } from '../errors';
 import type { Manifest } from '../export-writer/manifest';
 import { recordsCsv } from '../ledger';
-import { EmailForgottenError, type LedgerPage, type RequestStore, toStatusDocument } from '../request-store';
+import {
+  EmailForgottenError,
+  isTerminalStatus,
+  type LedgerPage,
+  type RequestStore,
+  toStatusDocument,
+} from '../request-store';
 import type { RequestRecord, RequestSummary, RequestType } from '../request-store/types';
 import { exportPrefix, manifestKey } from '../tables';
 import type { WorkflowStarter } from '../workflow-starter';
 import { parseCreateRequest, parseExtensionRequest, parseSubjectSearch } from './body';
 import { ApiError, toErrorResponse } from './errors';
-import { type ApiRequest, type ApiResponse, csvResponse, jsonResponse } from './http';
+import { type ApiRequest, type ApiResponse, csvResponse, headerValue, jsonResponse } from './http';
 import { parseListQuery, parseRecordsQuery } from './ledger-query';
 import { type MatchedRoute, matchRoute, type RouteName } from './routes';
 import { submitRequest } from './submit';
@@ -35,6 +41,7 @@ export type RequestStoreLike = Pick<
   | 'getStatusDocument'
   | 'recordExecution'
   | 'reopenForRetry'
+  | 'reopenInterrupted'
   | 'fail'
   | 'list'
   | 'findBySubject'
@@ -64,7 +71,31 @@ export interface ApiDeps {
   healthDeadlineMs?: number;
   /** One entry per request: route, status and codes only (no path, body or headers). */
   log?: (entry: ApiLogEntry) => void;
+  /** Set by the local server only: its local-only routes and the CLI's hand-off (never in Lambda). */
+  local?: LocalApiDeps;
 }
+
+/**
+ * What the local server adds (README "Several processes, one data dir"): a command another
+ * process hands over says it came from the CLI (`x-qdsr-source: cli`: the request's source is
+ * `cli`), and the local-only routes.
+ */
+export interface LocalApiDeps {
+  /** `POST /sweep`. */
+  sweep(): Promise<SweepReport>;
+}
+
+/** What a sweep did (README "Stopping and crash recovery"): request ids, and how many emails were forgotten. */
+export interface SweepReport {
+  resumed: string[];
+  failed: string[];
+  dueSoon: string[];
+  overdue: string[];
+  emailsForgotten: number;
+}
+
+/** The header by which the local server knows a request was handed over by a CLI command. */
+export const SOURCE_HEADER = 'x-qdsr-source';
 
 export interface ApiLogEntry {
   method: string;
@@ -124,12 +155,22 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
         return retryRequest(matched.requestId!, base);
       case 'health':
         return health();
+      case 'sweep':
+        return sweep();
     }
+  }
+
+  async function sweep(): Promise<ApiResponse> {
+    // matchRoute only finds this route when `deps.local` is set.
+    const report = await (deps.local as LocalApiDeps).sweep();
+    return jsonResponse(200, report);
   }
 
   async function createRequest(req: ApiRequest, base: string): Promise<ApiResponse> {
     const input = parseCreateRequest(req);
-    const { record, status } = await submitRequest(deps, { ...input, source: 'api' });
+    // Only the local server trusts the header: through API Gateway a request's source is the API.
+    const source = deps.local && headerValue(req.headers, SOURCE_HEADER) === 'cli' ? 'cli' : 'api';
+    const { record, status } = await submitRequest(deps, { ...input, source });
     return accepted(record.requestId, record.type, status, base);
   }
 
@@ -151,7 +192,8 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     const rows: RequestSummary[] = [];
     for await (const row of deps.store.records(range)) rows.push(row);
     const csv = recordsCsv(rows);
-    if (Buffer.byteLength(csv) > MAX_RECORDS_CSV_BYTES) {
+    // A Lambda answer is capped at 6 MB; the local server's is not.
+    if (!deps.local && Buffer.byteLength(csv) > MAX_RECORDS_CSV_BYTES) {
       throw new ApiError(
         413,
         'RANGE_TOO_LARGE',
@@ -213,14 +255,20 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     const record = await deps.store.get(requestId);
     if (!record) throw notFound();
     if (record.emailForgottenAt) throw new EmailForgottenError(requestId);
-    if (record.status !== 'FAILED') {
+    // Interrupted: not ended, and no execution runs it (only a starter that can tell says so).
+    const interrupted =
+      !isTerminalStatus(record.status) && (await deps.starter.isRunning?.(requestId)) === false;
+    if (record.status !== 'FAILED' && !interrupted) {
       throw new ApiError(
         409,
         'NOT_RETRYABLE',
-        `the request is ${record.status}; only a FAILED request can be retried`,
+        `the request is ${record.status}; only a FAILED request, or an interrupted one (not ended, and no process runs it), can be retried`,
       );
     }
-    const reopened = await deps.store.reopenForRetry(requestId);
+    const reopened =
+      record.status === 'FAILED'
+        ? await deps.store.reopenForRetry(requestId)
+        : await deps.store.reopenInterrupted(requestId, record);
     let status = reopened.status;
     try {
       const result = await deps.starter.redrive(requestId, record.type, record.execution?.name);
@@ -296,7 +344,7 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     let fault: ApiLogEntry['fault'];
     let code: string | undefined;
     try {
-      matched = matchRoute(method, String(req.path ?? ''));
+      matched = matchRoute(method, String(req.path ?? ''), { local: Boolean(deps.local) });
       response = await route(req, matched);
     } catch (err) {
       const mapped = toErrorResponse(err);

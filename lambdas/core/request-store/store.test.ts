@@ -303,6 +303,43 @@ describe('terminal statuses', () => {
   });
 });
 
+describe('resuming an interrupted request', () => {
+  it('records the resumption and the next attempt, once: a second resumer of the same attempt is refused', async () => {
+    const { record } = await store.create({ source: 'cli', type: 'access', email: EMAIL });
+    const id = record.requestId;
+    await store.transition(id, 'RUNNING', 'STARTED');
+    await store.recordExecution(id, { name: `${id}-1`, attempt: 1 });
+    await store.transition(id, 'WAITING_ON_QUALTRICS', 'WAITING_ON_QUALTRICS');
+    const seen = (await store.get(id))!;
+    const [first, second] = await Promise.allSettled([
+      store.reopenInterrupted(id, seen),
+      store.reopenInterrupted(id, seen),
+    ]);
+    const won = [first, second].filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    const lost = [first, second].find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(lost.reason).toBeInstanceOf(RequestStateError);
+    const resumed = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<RequestStore['get']>>>).value!;
+    // Its status stays: the next run's own steps move it on.
+    expect(resumed.status).toBe('WAITING_ON_QUALTRICS');
+    expect(resumed.execution).toEqual({ name: `${id}-1`, attempt: 2 });
+    expect(resumed.timeline.at(-1)).toMatchObject({ step: 'RESUMED' });
+  });
+
+  it('resumes a request that never started a workflow, and never an ended one', async () => {
+    const { record } = await store.create({ source: 'cli', type: 'deletion', email: EMAIL });
+    const resumed = await store.reopenInterrupted(record.requestId, record);
+    expect(resumed).toMatchObject({ status: 'RECEIVED' });
+    expect(resumed.execution).toBeUndefined();
+    await store.transition(record.requestId, 'RUNNING', 'STARTED');
+    // What the caller saw (RECEIVED) is no longer so: refused, nothing written.
+    await expect(store.reopenInterrupted(record.requestId, record)).rejects.toBeInstanceOf(RequestStateError);
+    const failed = await store.fail(record.requestId, { code: 'X', message: 'x' });
+    await expect(store.reopenInterrupted(record.requestId, failed)).rejects.toBeInstanceOf(RequestStateError);
+    expect((await store.get(record.requestId))?.status).toBe('FAILED');
+  });
+});
+
 describe('Qualtrics create idempotency', () => {
   it('lets exactly one of 10 parallel claims create, and everyone reuses the recorded id', async () => {
     const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });

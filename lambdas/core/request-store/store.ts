@@ -12,7 +12,13 @@ import {
   receivedAtProblem,
 } from '../ledger';
 import { emailSha256, maskEmail, normalizeEmail } from '../privacy';
-import { type NewRequest, newRequest, REQUEST_STATUSES, validate } from '../request-contract';
+import {
+  isTerminalStatus,
+  type NewRequest,
+  newRequest,
+  REQUEST_STATUSES,
+  validate,
+} from '../request-contract';
 import {
   type ClaimResult,
   claimQualtricsCreate,
@@ -275,6 +281,41 @@ export class RequestStore {
     if (updated) return updated;
     const after = await this.table.mustGetRecord(requestId);
     throw new RequestStateError(requestId, after.status, 'reopen for retry');
+  }
+
+  /**
+   * For a request interrupted before it ended (not COMPLETED or FAILED, and no execution runs it:
+   * the caller knows): records the resumption and counts the next attempt, so the next execution
+   * picks up where the last one stopped. Conditional on the status and attempt the caller saw, so
+   * two callers never both resume it (the second gets RequestStateError).
+   */
+  async reopenInterrupted(
+    requestId: string,
+    seen: Pick<RequestRecord, 'status' | 'execution'>,
+  ): Promise<RequestRecord> {
+    if (isTerminalStatus(seen.status)) {
+      throw new RequestStateError(requestId, seen.status, 'resume an interrupted request');
+    }
+    const current = await this.table.mustGetRecord(requestId);
+    requireEmail(current);
+    const now = this.table.now();
+    const parts: UpdateSpec[] = [
+      appendToTimeline(timelineEntry(now, 'RESUMED', 'resuming an interrupted request')),
+      statusIs(seen.status),
+    ];
+    if (seen.execution) {
+      parts.push({
+        set: ['execution.attempt = execution.attempt + :one'],
+        values: { ':one': 1, ':attempt': seen.execution.attempt },
+        condition: 'execution.attempt = :attempt',
+      });
+    } else {
+      parts.push({ condition: 'attribute_not_exists(execution)' });
+    }
+    const updated = await this.table.updateRecord(requestId, 'resume', combine(...parts), now);
+    if (updated) return updated;
+    const after = await this.table.mustGetRecord(requestId);
+    throw new RequestStateError(requestId, after.status, 'resume an interrupted request');
   }
 
   async appendTimeline(requestId: string, step: string, detail?: string): Promise<RequestRecord> {
