@@ -2,28 +2,52 @@ import { isTerminalStatus, type RequestType } from '../../lambdas/core/request-s
 import { workflowDeps } from '../../lambdas/core/workflow/deps';
 import { executionName, type WorkflowStarter } from '../../lambdas/core/workflow-starter';
 import { STEP_HANDLERS } from '../../lambdas/handlers';
-import { type RunWorkflowOptions, runWorkflow, type WorkflowRun } from '../engine/workflows';
+import {
+  type RunWorkflowOptions,
+  runWorkflow,
+  type WorkflowEvent,
+  type WorkflowRun,
+} from '../engine/workflows';
 
 /**
- * The local `WorkflowStarter` of `serve`: each start runs the request's state machine in the
- * background, in this process, with the embedded engine (the same ASL and handlers as AWS).
+ * The local `WorkflowStarter` of the process that owns a data dir (`serve`, or a CLI run): each
+ * start runs the request's state machine in the background, in this process, with the embedded
+ * engine (the same ASL and handlers as AWS).
  *
- * Locally an execution lives only as long as the process. So a workflow that ends without
- * recording an outcome, and one still running when the server stops, is marked FAILED with a
- * reason: the request is never left RUNNING forever, and `retry` resumes it (its steps reuse the
- * Qualtrics jobs already recorded, so nothing is created twice).
+ * Locally an execution lives only as long as the process. A workflow that ends without recording
+ * an outcome (the engine itself failed) is marked FAILED with a reason. One still running when the
+ * process stops is stopped at its next state and left as it is, not COMPLETED or FAILED: an
+ * interrupted request, which the next owner of the data dir resumes (`serve` at start, `retry`);
+ * its steps reuse the Qualtrics jobs already recorded, so nothing is created twice.
+ *
+ * Nothing of an execution is kept once it has ended but its name (a repeated start of the same
+ * name is a no-op, as in Step Functions): a server that runs thousands of requests holds only
+ * those that run.
  */
 
 export interface BackgroundWorkflows extends WorkflowStarter {
   /** Request ids whose workflow is running now. */
   running(): string[];
+  isRunning(requestId: string): Promise<boolean>;
   /** Resolves when the request's current run ends (undefined when none runs). */
   settled(requestId: string): Promise<WorkflowRun | undefined>;
+  /** Calls `listener` with each event of the request's runs until the returned function is called. */
+  observe(requestId: string, listener: (event: WorkflowEvent) => void): () => void;
+  /** The same for the runs of every request. */
+  observeAll(listener: (requestId: string, event: WorkflowEvent) => void): () => void;
   /**
-   * Waits up to `graceMs` for the running workflows, then marks the rest FAILED (INTERRUPTED).
-   * No new start is accepted afterwards. Resolves to the interrupted request ids.
+   * Stops: no new start is accepted; running workflows get `graceMs` to end on their own; the rest
+   * are stopped at their next state, and their running steps get `stepGraceMs` to finish. Their
+   * requests are left resumable. Resolves to the interrupted request ids.
    */
-  shutdown(graceMs: number): Promise<{ interrupted: string[] }>;
+  shutdown(o: ShutdownOptions): Promise<{ interrupted: string[] }>;
+}
+
+export interface ShutdownOptions {
+  graceMs: number;
+  stepGraceMs: number;
+  /** Resolves to end either wait at once (a second Ctrl-C). */
+  hurry?: Promise<void>;
 }
 
 export interface BackgroundWorkflowsOptions {
@@ -38,18 +62,23 @@ interface Execution {
   done: Promise<WorkflowRun | undefined>;
 }
 
-export const INTERRUPTED_CODE = 'INTERRUPTED';
+/** Events each running execution keeps: enough for its failure; its history is not needed here. */
+const RUN_HISTORY = 0;
 
 export function createBackgroundWorkflows(options: BackgroundWorkflowsOptions): BackgroundWorkflows {
   const run = options.run ?? runWorkflow;
-  const executions = new Map<string, Execution>(); // by execution name: a repeated start is a no-op
+  const started = new Set<string>(); // execution names: a repeated start is a no-op
   const current = new Map<string, Execution>(); // by request id, while running
+  const observers = new Map<string, Set<(event: WorkflowEvent) => void>>();
+  const everyRequest = new Set<(requestId: string, event: WorkflowEvent) => void>();
+  const stop = new AbortController();
   let stopping = false;
 
   const store = () => workflowDeps().store;
 
   /** A run that ended without recording an outcome (the engine itself failed): FAILED, with why. */
   async function ensureTerminal(requestId: string, outcome: WorkflowRun | undefined, problem?: string) {
+    if (outcome?.status === 'ABORTED') return; // stopped on purpose: resumable as it is
     const record = await store().get(requestId);
     if (!record || isTerminalStatus(record.status)) return;
     const reason = problem ?? outcome?.error?.Error ?? 'the workflow ended without recording an outcome';
@@ -65,7 +94,18 @@ export function createBackgroundWorkflows(options: BackgroundWorkflowsOptions): 
       let problem: string | undefined;
       try {
         // The registry is passed explicitly (the engine's own lazy require is invisible to bundlers and vitest).
-        outcome = await run({ type, requestId, waitScale: options.waitScale, handlers: STEP_HANDLERS });
+        outcome = await run({
+          type,
+          requestId,
+          waitScale: options.waitScale,
+          handlers: STEP_HANDLERS,
+          history: RUN_HISTORY,
+          signal: stop.signal,
+          onEvent: (e) => {
+            for (const listener of observers.get(requestId) ?? []) listener(e);
+            for (const listener of everyRequest) listener(requestId, e);
+          },
+        });
       } catch (err) {
         // Only the error's name: an engine error's message could quote state data.
         problem = (err as Error)?.name ?? 'Error';
@@ -76,16 +116,29 @@ export function createBackgroundWorkflows(options: BackgroundWorkflowsOptions): 
       if (current.get(requestId) === execution) current.delete(requestId);
     });
     const execution: Execution = { requestId, done };
-    executions.set(name, execution);
+    started.add(name);
     current.set(requestId, execution);
     return execution;
   }
 
   function startNamed(type: RequestType, requestId: string, name: string): { executionName: string } {
-    if (stopping) throw new Error('the local server is stopping');
-    if (!executions.has(name)) launch(type, requestId, name);
+    if (stopping) throw new Error('the local process is stopping');
+    if (!started.has(name)) launch(type, requestId, name);
     return { executionName: name };
   }
+
+  /** Resolves when `work` does, after `ms`, or when `hurry` does, whichever comes first (no timer left behind). */
+  const within = async (work: Promise<unknown>, ms: number, hurry?: Promise<void>) => {
+    let timer: NodeJS.Timeout | undefined;
+    const elapsed = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, ms));
+    });
+    try {
+      await Promise.race([work, elapsed, ...(hurry ? [hurry] : [])]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   return {
     async start(type, requestId, attempt = 1) {
@@ -97,7 +150,7 @@ export function createBackgroundWorkflows(options: BackgroundWorkflowsOptions): 
       // next name. Its steps find the record's Qualtrics ids and pick up from there.
       const last = name?.startsWith(`${requestId}-`) ? Number(name.slice(requestId.length + 1)) : 0;
       let attempt = Number.isSafeInteger(last) && last > 0 ? last + 1 : 1;
-      while (executions.has(executionName(requestId, attempt))) attempt++;
+      while (started.has(executionName(requestId, attempt))) attempt++;
       const running = current.get(requestId);
       if (running) await running.done; // never two runs of one request at once
       return startNamed(type, requestId, executionName(requestId, attempt));
@@ -105,26 +158,45 @@ export function createBackgroundWorkflows(options: BackgroundWorkflowsOptions): 
 
     running: () => [...current.keys()],
 
+    isRunning: async (requestId) => current.has(requestId),
+
     async settled(requestId) {
       return current.get(requestId)?.done;
     },
 
-    async shutdown(graceMs) {
+    observe(requestId, listener) {
+      const set = observers.get(requestId) ?? new Set();
+      observers.set(requestId, set);
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0 && observers.get(requestId) === set) observers.delete(requestId);
+      };
+    },
+
+    observeAll(listener) {
+      everyRequest.add(listener);
+      return () => {
+        everyRequest.delete(listener);
+      };
+    },
+
+    async shutdown({ graceMs, stepGraceMs, hurry }) {
+      const all = () => Promise.allSettled([...current.values()].map((e) => e.done));
+      // No new start from here; what runs may end on its own within the grace period.
       stopping = true;
-      const pending = [...current.values()];
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, Math.max(0, graceMs));
-      });
-      await Promise.race([Promise.allSettled(pending.map((e) => e.done)), grace]);
-      clearTimeout(timer);
+      await within(all(), graceMs, hurry);
       const interrupted = [...current.keys()];
+      // The rest stop at their next state; their running steps may finish.
+      stop.abort();
+      await within(all(), stepGraceMs, hurry);
       for (const requestId of interrupted) {
         await store()
-          .fail(requestId, {
-            code: INTERRUPTED_CODE,
-            message: 'the local server stopped before the request finished; retry it to resume',
-          })
+          .appendTimeline(
+            requestId,
+            'INTERRUPTED',
+            'the local process stopped before the request finished; it resumes when the data dir is next served, or with retry',
+          )
           .catch(() => undefined);
       }
       return { interrupted };

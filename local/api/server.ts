@@ -255,7 +255,7 @@ function resourceOf(path: string): { resource: string; pathParameters: Record<st
   } catch {
     return { resource: path, pathParameters: null }; // no resource matches a malformed path
   }
-  const resource = routeResource(segments);
+  const resource = routeResource(segments, { local: true });
   if (resource === undefined) return { resource: path, pathParameters: null };
   const idIndex = resource.split('/').indexOf('{id}') - 1;
   return { resource, pathParameters: idIndex < 0 ? null : { id: segments[idIndex]! } };

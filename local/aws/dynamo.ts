@@ -219,6 +219,16 @@ async function resumeMigration(client: DynamoDBClient, table: LocalTableSpec): P
   }
 }
 
+/** Another process holds the data dir's tables (LevelDB's lock). */
+export class DataDirLockedError extends ConfigError {
+  constructor(readonly path: string) {
+    super(
+      '--data-dir',
+      `the data dir ${path} is in use by another qualtrics-dsr process: stop it, or choose another --data-dir`,
+    );
+  }
+}
+
 interface LevelDb {
   open(): Promise<void>;
   close(): Promise<void>;
@@ -238,12 +248,7 @@ async function assertLevelDbUnlocked(path: string): Promise<void> {
     await db.open();
   } catch (e) {
     const code = (e as { cause?: { code?: string } }).cause?.code;
-    if (code === 'LEVEL_LOCKED') {
-      throw new ConfigError(
-        '--data-dir',
-        `the data dir ${path} is in use by another qualtrics-dsr process: stop it, or choose another --data-dir`,
-      );
-    }
+    if (code === 'LEVEL_LOCKED') throw new DataDirLockedError(path);
     throw e;
   }
   await db.close();

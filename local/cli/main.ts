@@ -11,6 +11,7 @@ import {
 import * as requests from './commands/requests';
 import * as serveCmd from './commands/serve';
 import * as simulatorCmd from './commands/simulator';
+import * as sweepCmd from './commands/sweep';
 import { CliError, ExitCode } from './exit-codes';
 
 /**
@@ -82,8 +83,10 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     .description("print a request's status document")
     .action(async (requestId: string, o: CommonOptions) => run(async () => requests.status(requestId, o)));
 
-  common(program.command('retry').argument('<requestId>', 'a FAILED request'))
-    .description('resume a FAILED request from its failed step, reusing Qualtrics jobs already created')
+  common(program.command('retry').argument('<requestId>', 'a FAILED or interrupted request'))
+    .description(
+      'resume a FAILED or interrupted request from where it stopped, reusing Qualtrics jobs already created',
+    )
     .option('--out <dir>', 'for an access request: copy the bundle to <dir>/<requestId>/', './exports')
     .action(async (requestId: string, o: CommonOptions & { out: string }) =>
       run(async () => requests.retry(requestId, o)),
@@ -97,6 +100,12 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     );
 
   addLedgerCommands(program, common, run);
+
+  common(program.command('sweep'))
+    .description(
+      'resume the requests a stopped or crashed process left unfinished, and forget the emails due',
+    )
+    .action(async (o: CommonOptions) => run(async () => sweepCmd.sweep(o)));
 
   common(program.command('health'))
     .description('check the Qualtrics connection: token, whoami, granted vs required scopes')

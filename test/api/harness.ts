@@ -112,7 +112,7 @@ export async function startApiWorld(
       world.release();
       await world.server?.close();
       setWorkflowStarter(undefined);
-      await workflows.shutdown(5_000);
+      await workflows.shutdown({ graceMs: 5_000, stepGraceMs: 5_000 });
       env.restore();
       await sim.close();
       await aws.close();
@@ -129,6 +129,7 @@ export async function startApiWorld(
       world.redrives.push({ type, requestId });
       return workflows.redrive(requestId, type, name);
     },
+    isRunning: (requestId) => workflows.isRunning(requestId),
   };
   setWorkflowStarter(spy);
   world.server = await startApiServer({ port: 0, host: '127.0.0.1' });

@@ -195,6 +195,6 @@ describe('qualtrics-dsr retry', () => {
     // A COMPLETED request is not retried: bad input, nothing changes.
     const twice = await runCli(['retry', failed.requestId, ...common], env());
     expect(twice.code).toBe(2);
-    expect(twice.stderr).toMatch(/only a FAILED request can be retried/);
+    expect(twice.stderr).toMatch(/NOT_RETRYABLE: .*only a FAILED request, or an interrupted one/);
   });
 });

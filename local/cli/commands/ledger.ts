@@ -18,21 +18,15 @@ import {
   REQUEST_TYPES,
   validate,
 } from '../../../lambdas/core/request-contract';
-import {
-  ExtensionRefusedError,
-  RequestNotFoundError,
-  type RequestSummary,
-  toStatusDocument,
-} from '../../../lambdas/core/request-store';
-import { workflowDeps } from '../../../lambdas/core/workflow/deps';
-import { startRuntime } from '../../runtime';
+import type { RequestSummary } from '../../../lambdas/core/request-store';
+import { withBackend } from '../backend/session';
 import { CliError, ExitCode } from '../exit-codes';
 import type { CommonOptions } from '../main';
 
 /**
  * The ledger's commands (README "The request ledger"): `list`, `find`, `records` and `extend`, and
- * the ledger flags of `access` and `delete`. They read and write the request store only (no
- * Qualtrics). Filters and bodies are checked by the HTTP API's own rules, so both refuse alike.
+ * the ledger flags of `access` and `delete`, through the data dir's API (no Qualtrics). Filters and
+ * bodies are checked by the HTTP API's own rules first, so both refuse alike.
  */
 
 export interface ListOptions extends CommonOptions {
@@ -146,29 +140,25 @@ export function addLedgerCommands(program: Command, common: Common, run: Run): v
 }
 
 export async function list(o: ListOptions): Promise<number> {
-  const query = badInput(() =>
-    parseListQuery(
-      given({
-        status: o.status,
-        type: o.type,
-        jurisdiction: o.jurisdiction,
-        overdue: o.overdue === undefined ? undefined : String(o.overdue),
-        since: o.since,
-        until: o.until,
-      }),
-    ),
-  );
-  return withStore(o, async () => {
-    const store = workflowDeps().store;
+  const flags = given({
+    status: o.status,
+    type: o.type,
+    jurisdiction: o.jurisdiction,
+    overdue: o.overdue === undefined ? undefined : String(o.overdue),
+    since: o.since,
+    until: o.until,
+  });
+  // Checked here by the API's own rules, so a bad flag ends before the data dir is opened.
+  badInput(() => parseListQuery(flags));
+  return withBackend(o, async (session) => {
     const wanted = o.limit ?? Number.POSITIVE_INFINITY;
     const requests: RequestSummary[] = [];
     let cursor: string | undefined;
     do {
-      const page = await store.list({
-        ...query,
-        limit: Math.min(LIST_LIMIT_MAX, wanted - requests.length),
-        ...(cursor ? { cursor } : {}),
-      });
+      const limit = String(Math.min(LIST_LIMIT_MAX, wanted - requests.length));
+      const page = await session.retrying((b) =>
+        b.client.listRequests({ ...flags, limit: [limit], ...(cursor ? { cursor: [cursor] } : {}) }),
+      );
       requests.push(...page.requests);
       cursor = page.nextCursor ?? undefined;
     } while (cursor && requests.length < wanted);
@@ -181,24 +171,24 @@ export async function list(o: ListOptions): Promise<number> {
 export async function find(email: string, o: CommonOptions): Promise<number> {
   const search = validate(subjectSearch, { email });
   if (!search.ok) throw new CliError(ExitCode.BadInput, `invalid email: ${search.problems.join('; ')}`);
-  return withStore(o, async () => {
-    const requests = await workflowDeps().store.findBySubject(search.value.email);
+  return withBackend(o, async (session) => {
+    const { requests } = await session.retrying((b) => b.client.searchRequests(search.value.email));
     printRequests(o, requests);
     return ExitCode.Ok;
   });
 }
 
 export async function records(o: RecordsOptions): Promise<number> {
-  const range = badInput(() => parseRecordsQuery(given({ since: o.since, until: o.until })));
-  return withStore(o, async () => {
-    const rows: RequestSummary[] = [];
-    for await (const row of workflowDeps().store.records(range)) rows.push(row);
-    const csv = recordsCsv(rows);
+  const range = given({ since: o.since, until: o.until });
+  badInput(() => parseRecordsQuery(range));
+  return withBackend(o, async (session) => {
+    const csv = await session.retrying((b) => b.client.records(range));
     if (o.out === undefined) {
       process.stdout.write(csv);
     } else {
       writeFileSync(o.out, csv);
-      process.stderr.write(`${rows.length} request record(s) written to ${o.out}\n`);
+      const rows = Math.max(0, csv.split('\r\n').filter((line) => line !== '').length - 1);
+      process.stderr.write(`${rows} request record(s) written to ${o.out}\n`);
     }
     return ExitCode.Ok;
   });
@@ -209,32 +199,13 @@ export async function extend(idArgument: string, o: CommonOptions & { reason: st
   if (!requestId) throw new CliError(ExitCode.BadInput, 'unknown request id (expected a UUID)');
   const body = validate(extensionRequest, { reason: o.reason });
   if (!body.ok) throw new CliError(ExitCode.BadInput, `invalid extension: ${body.problems.join('; ')}`);
-  return withStore(o, async () => {
-    let doc: ReturnType<typeof toStatusDocument>;
-    try {
-      doc = toStatusDocument(await workflowDeps().store.extend(requestId, body.value.reason), new Date());
-    } catch (err) {
-      if (err instanceof RequestNotFoundError) {
-        throw new CliError(ExitCode.BadInput, `unknown request id ${requestId}`);
-      }
-      if (err instanceof ExtensionRefusedError) {
-        throw new CliError(ExitCode.BadInput, `${err.code}: ${err.message}`);
-      }
-      throw err;
-    }
+  return withBackend(o, async (session) => {
+    // Once: an extension is not repeated if the owner goes away meanwhile.
+    const doc = await session.backend.client.extend(requestId, body.value.reason);
     const human = `request ${doc.requestId}: due date extended to ${doc.extendedDueAt} (${doc.jurisdiction})\n`;
     process.stdout.write(o.json ? `${JSON.stringify(doc)}\n` : human);
     return ExitCode.Ok;
   });
-}
-
-async function withStore(o: CommonOptions, action: () => Promise<number>): Promise<number> {
-  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale, qualtrics: false });
-  try {
-    return await action();
-  } finally {
-    await runtime.close();
-  }
 }
 
 /** The flags given, as the query string the HTTP API would receive. */

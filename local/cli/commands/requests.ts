@@ -1,25 +1,27 @@
-import { resolve } from 'node:path';
-import { ErrorNames, QualtricsError } from '../../../lambdas/core/errors';
+import type { ExportLinks } from '../../../lambdas/core/api';
+import { ConfigError } from '../../../lambdas/core/errors';
 import {
   normalizeRequestId,
   type RequestType,
   requestSubmission,
   validate,
 } from '../../../lambdas/core/request-contract';
-import { EmailForgottenError, type RequestRecord } from '../../../lambdas/core/request-store';
-import { exportPrefix, manifestKey } from '../../../lambdas/core/tables';
-import { workflowDeps } from '../../../lambdas/core/workflow/deps';
-import { errorCode } from '../../../lambdas/core/workflow/record';
-import { runWorkflow } from '../../engine/workflows';
-import { type Runtime, startRuntime } from '../../runtime';
+import type { RequestStatusDocument } from '../../../lambdas/core/request-store';
+import { exportPrefix } from '../../../lambdas/core/tables';
+import { ApiCallError } from '../backend/client';
+import { type Session, withBackend } from '../backend/session';
+import { copyBundleFromLinks } from '../bundle-copy';
 import { CliError, ExitCode } from '../exit-codes';
-import { unusableDirError } from '../local-faults';
 import type { CommonOptions } from '../main';
 import { createProgress, type Progress } from '../progress';
-import { connectionError } from './health';
+import { signalExitCode } from '../signals';
 import { checkReceiptTime, type SubmissionLedgerOptions, submissionLedgerFields } from './ledger';
 
-/** `access`, `delete`, `status` and `retry`: one privacy request, run to its end in this process. */
+/**
+ * `access`, `delete`, `status`, `retry` and `export`: one privacy request, through the data dir's
+ * API (README "Several processes, one data dir"): run in this process when it owns the data dir,
+ * handed to the process that does otherwise.
+ */
 
 type SubmitOptions = CommonOptions & SubmissionLedgerOptions;
 
@@ -47,81 +49,59 @@ async function submit(
   if (!submission.ok)
     throw new CliError(ExitCode.BadInput, `invalid request: ${submission.problems.join('; ')}`);
   checkReceiptTime(submission.value.receivedAt);
-  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale });
-  const progress = createProgress();
-  try {
-    progress.line(runtime.describe());
-    await preflight(runtime);
-    const deps = workflowDeps();
-    const { record } = await deps.store.create({ ...submission.value, source: 'cli' });
-    progress.line(
-      `request ${record.requestId}: ${type}${extra.dryRun ? ' (dry run)' : ''} for ${record.maskedEmail}`,
-    );
-    return await runToEnd(runtime, record.requestId, type, o, progress, extra.out);
-  } finally {
-    progress.done();
-    await runtime.close();
-  }
+  return withBackend(o, async (session) => {
+    const progress = createProgress();
+    try {
+      const { backend } = session;
+      progress.line(backend.describe());
+      await backend.preflight();
+      // Once: a create is not repeated if the owner goes away (the request may be recorded).
+      const { requestId } = await backend.client.createRequest(submission.value);
+      const doc = await session.retrying((b) => b.client.getRequest(requestId));
+      progress.line(
+        `request ${requestId}: ${type}${extra.dryRun ? ' (dry run)' : ''} for ${doc.maskedEmail}`,
+      );
+      return await runToEnd(session, requestId, o, progress, extra.out);
+    } finally {
+      progress.done();
+    }
+  });
 }
 
-/**
- * A token and `whoami` before anything is recorded, so wrong credentials or an unreachable
- * Qualtrics end with exit 3 naming the setting, not with a FAILED request.
- */
-async function preflight(runtime: Runtime): Promise<void> {
-  try {
-    const { api } = await workflowDeps().qualtrics();
-    await api.whoami();
-  } catch (err) {
-    const mapped = connectionError(err, runtime.target);
-    if (mapped instanceof CliError) throw mapped;
-    // A transient fault or a limiter wait is not a configuration problem: the workflow retries those.
-    if (err instanceof QualtricsError && err.retryable) return;
-    if (err instanceof Error && err.name === ErrorNames.Throttled) return;
-    throw mapped;
-  }
-}
-
+/** Follows the request to its end, prints its summary, and copies an access bundle to --out. */
 async function runToEnd(
-  runtime: Runtime,
+  session: Session,
   requestId: string,
-  type: RequestType,
   o: CommonOptions,
   progress: Progress,
-  out?: string,
+  out = DEFAULT_OUT,
 ): Promise<number> {
-  const run = await runWorkflow({
-    type,
-    requestId,
-    waitScale: runtime.waitScale,
-    onEvent: (e) => progress.workflowEvent(e),
-  });
-  const deps = workflowDeps();
-  let record = await deps.store.get(requestId);
-  if (!record) throw new Error(`request ${requestId} vanished from the request store`);
-  if (run.status === 'FAILED' && record.status !== 'FAILED') {
-    // The execution itself ended (timeout, an error outside every Catch): no request stays open.
-    record = await deps.store.fail(requestId, {
-      code: errorCode(run.error?.Error ?? 'Execution.Failed'),
-      message: `the workflow execution failed (${run.error?.Error ?? 'unknown error'})`,
-    });
-  }
-  if (run.status === 'SUCCEEDED' && record.status === 'COMPLETED') {
-    const summary = { ...(run.output as Record<string, unknown>) };
+  const result = await session.followToEnd(requestId, progress);
+  const { doc } = result;
+  if (result.interrupted) return interrupted(session, doc, o, progress);
+  if (doc.status === 'COMPLETED') {
+    const summary = { ...((result.output as Record<string, unknown> | undefined) ?? summaryOf(doc)) };
     let notCopied: CliError | undefined;
-    if (type === 'access') {
-      const exp = (summary.export ?? {}) as Record<string, unknown>;
+    if (doc.type === 'access') {
       let localDir: string | null = null;
+      let bucket: string | undefined;
       try {
-        localDir = await copyBundle(requestId, out ?? DEFAULT_OUT);
+        const links = await session.retrying((b) => b.client.exportLinks(requestId));
+        bucket = bucketOf(links);
+        localDir = await copyBundleFromLinks(requestId, links, out);
       } catch (err) {
         // The request is done and its bundle is safe in the data dir: say how to copy it again.
+        const reason =
+          err instanceof CliError || err instanceof ApiCallError || err instanceof ConfigError
+            ? err.message
+            : 'the copy failed';
         notCopied = new CliError(
           ExitCode.ConfigOrConnection,
-          `request ${requestId} is COMPLETED, but its bundle was not copied: ${(err as Error).message}. Copy it with: qualtrics-dsr export ${requestId} --out DIR`,
+          `request ${requestId} is COMPLETED, but its bundle was not copied: ${reason}. Copy it with: qualtrics-dsr export ${requestId} --out DIR`,
         );
       }
-      summary.export = { bucket: exp.bucket, prefix: exp.prefix, localDir };
+      const exp = (summary.export ?? {}) as Record<string, unknown>;
+      summary.export = { bucket: exp.bucket ?? bucket ?? null, prefix: exportPrefix(requestId), localDir };
     }
     progress.line(`request ${requestId}: COMPLETED`);
     progress.done();
@@ -129,7 +109,7 @@ async function runToEnd(
     if (notCopied) throw notCopied;
     return ExitCode.Ok;
   }
-  const failed = failedSummary(record);
+  const failed = failedSummary(doc);
   progress.line(`request ${requestId}: FAILED (${failed.error.code})`);
   progress.done();
   print(
@@ -140,83 +120,117 @@ async function runToEnd(
   return ExitCode.RequestFailed;
 }
 
+/** Stopped by Ctrl-C / SIGTERM before the request ended: say where it stands and how it goes on. */
+function interrupted(
+  session: Session,
+  doc: RequestStatusDocument,
+  o: CommonOptions,
+  progress: Progress,
+): number {
+  const handedOff = session.backend.kind === 'handed-off';
+  const next = handedOff
+    ? `it goes on in the process that holds the data dir; follow it with: qualtrics-dsr status ${doc.requestId}`
+    : `it resumes when the data dir is next served, or with: qualtrics-dsr retry ${doc.requestId}`;
+  progress.line(`request ${doc.requestId}: ${doc.status}, not finished`);
+  progress.done();
+  print(
+    o,
+    { requestId: doc.requestId, type: doc.type, status: doc.status, interrupted: true },
+    `request ${doc.requestId} ${doc.status}: not finished; ${next}\n`,
+  );
+  return signalExitCode(session.backend.stoppedBy() ?? 'SIGINT');
+}
+
 const DEFAULT_OUT = './exports';
 
-/** Copies a stored bundle to `<out>/<requestId>/`; an unusable `--out` is a configuration error naming it. */
-async function copyBundle(requestId: string, out: string): Promise<string> {
+/**
+ * The summary of a COMPLETED request when this process did not run its workflow (another process
+ * did): the same fields, from its status document. A dry run's `subjectFound` is not in it: null.
+ */
+export function summaryOf(doc: RequestStatusDocument): Record<string, unknown> {
+  const startedAt = doc.timeline.find((t) => t.step === 'STARTED')?.at;
+  const head = {
+    requestId: doc.requestId,
+    type: doc.type,
+    status: doc.status,
+    startedAt,
+    finishedAt: doc.respondedAt ?? undefined,
+  };
+  if (doc.type === 'access') {
+    return {
+      ...head,
+      counts: doc.counts,
+      qualtrics: {
+        customerDataRequestId: doc.qualtrics.customerDataRequestId,
+        fileIds: doc.qualtrics.fileIds ?? [],
+      },
+    };
+  }
+  const remaining = doc.counts.contactsRemaining;
+  return {
+    ...head,
+    dryRun: Boolean(doc.dryRun),
+    subjectFound: doc.outcome === 'deleted' ? true : doc.outcome === 'no-data-found' ? false : null,
+    qualtrics: { erasureRequestId: doc.qualtrics.erasureRequestId, status: doc.qualtrics.erasureStatus },
+    verification: remaining === undefined ? { skipped: true } : { contactsRemaining: remaining },
+  };
+}
+
+/** The bucket a presigned link points into: path-style (`/<bucket>/exports/…`) or virtual-hosted. */
+function bucketOf(links: ExportLinks): string | undefined {
   try {
-    return await workflowDeps().writer.copyBundleTo(requestId, out);
-  } catch (err) {
-    const mapped = unusableDirError(err, resolve(out), '--out');
-    throw mapped instanceof Error ? mapped : err;
+    const url = new URL(links.manifestUrl);
+    const [first, second] = url.pathname.split('/').slice(1);
+    if (second === 'exports') return decodeURIComponent(first ?? '');
+    return url.hostname.split('.')[0];
+  } catch {
+    return undefined;
   }
 }
 
 /**
- * `export <requestId> --out DIR`: copies the bundle of a COMPLETED access request from the data dir
- * again (the copy after the run failed, or another copy is wanted).
+ * `export <requestId> --out DIR`: copies the bundle of a COMPLETED access request again (the copy
+ * after the run failed, or another copy is wanted).
  */
 export async function exportBundle(idArgument: string, o: CommonOptions & { out: string }): Promise<number> {
   const requestId = requestIdArgument(idArgument);
-  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale, qualtrics: false });
-  try {
-    const record = await knownRequest(requestId);
-    refuseForgottenEmail(record);
-    if (record.type !== 'access') {
-      throw new CliError(
-        ExitCode.BadInput,
-        `request ${requestId} is a deletion: only access requests have a bundle`,
-      );
-    }
-    if (record.status !== 'COMPLETED') {
-      throw new CliError(
-        ExitCode.BadInput,
-        `request ${requestId} is ${record.status}: its bundle exists once it is COMPLETED`,
-      );
-    }
-    const writer = workflowDeps().writer;
-    if (!(await writer.readJson(manifestKey(requestId)))) {
-      throw new CliError(
-        ExitCode.RequestFailed,
-        `the bundle of request ${requestId} is no longer in ${runtime.dataDir}`,
-      );
-    }
-    const localDir = await copyBundle(requestId, o.out);
+  return withBackend(o, async (session) => {
+    const doc = await session.retrying((b) => b.client.getRequest(requestId));
+    const links = await session.retrying((b) => b.client.exportLinks(requestId));
+    const localDir = await copyBundleFromLinks(requestId, links, o.out);
     const summary = {
       requestId,
-      type: record.type,
-      status: record.status,
-      export: { bucket: writer.bucket, prefix: exportPrefix(requestId), localDir },
+      type: doc.type,
+      status: doc.status,
+      export: { bucket: bucketOf(links) ?? null, prefix: exportPrefix(requestId), localDir },
     };
     print(o, summary, `request ${requestId}: bundle copied to ${localDir}\n`);
     return ExitCode.Ok;
-  } finally {
-    await runtime.close();
-  }
+  });
 }
 
-export function failedSummary(record: RequestRecord) {
+export function failedSummary(doc: RequestStatusDocument) {
   return {
-    requestId: record.requestId,
-    type: record.type,
+    requestId: doc.requestId,
+    type: doc.type,
     status: 'FAILED' as const,
-    ...(record.type === 'deletion' ? { dryRun: Boolean(record.dryRun) } : {}),
-    startedAt: record.startedAt,
-    finishedAt: record.finishedAt,
-    counts: record.counts,
+    ...(doc.type === 'deletion' ? { dryRun: Boolean(doc.dryRun) } : {}),
+    startedAt: doc.timeline.find((t) => t.step === 'STARTED')?.at,
+    finishedAt: doc.timeline.at(-1)?.at,
+    counts: doc.counts,
     qualtrics: {
-      customerDataRequestId: record.qualtrics.customerDataRequestId,
-      fileIds: record.qualtrics.fileIds,
-      erasureRequestId: record.qualtrics.erasureRequestId,
+      customerDataRequestId: doc.qualtrics.customerDataRequestId,
+      fileIds: doc.qualtrics.fileIds,
+      erasureRequestId: doc.qualtrics.erasureRequestId,
     },
-    error: record.error ?? { code: 'UNKNOWN', message: 'the workflow ended without recording a reason' },
+    error: doc.error ?? { code: 'UNKNOWN', message: 'the workflow ended without recording a reason' },
   };
 }
 
 function humanSummary(s: Record<string, unknown>): string {
   const lines = [`request ${s.requestId} ${s.status} (${s.type}${s.dryRun ? ', dry run' : ''})`];
   const counts = s.counts as Record<string, number> | undefined;
-  if (counts)
+  if (counts && Object.keys(counts).length > 0)
     lines.push(
       `  ${Object.entries(counts)
         .map(([k, v]) => `${k}: ${v}`)
@@ -240,33 +254,16 @@ function print(o: CommonOptions, doc: unknown, human: string): void {
 }
 
 /** The `<requestId>` argument in its stored form (any case is accepted); exit 2 when it is not an id. */
-function requestIdArgument(value: string): string {
+export function requestIdArgument(value: string): string {
   const requestId = normalizeRequestId(value);
   if (!requestId) throw new CliError(ExitCode.BadInput, 'unknown request id (expected a UUID)');
   return requestId;
 }
 
-/** After minimization a request is no longer retried or exported (README "The request ledger"): exit 2. */
-function refuseForgottenEmail(record: RequestRecord): void {
-  if (record.emailForgottenAt) {
-    const forgotten = new EmailForgottenError(record.requestId);
-    throw new CliError(ExitCode.BadInput, `${forgotten.code}: ${forgotten.message}`);
-  }
-}
-
-async function knownRequest(requestId: string): Promise<RequestRecord> {
-  const record = await workflowDeps().store.get(requestId);
-  if (!record) throw new CliError(ExitCode.BadInput, `unknown request id ${requestId}`);
-  return record;
-}
-
 export async function status(idArgument: string, o: CommonOptions): Promise<number> {
   const requestId = requestIdArgument(idArgument);
-  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale, qualtrics: false });
-  try {
-    await knownRequest(requestId);
-    const doc = await workflowDeps().store.getStatusDocument(requestId);
-    if (!doc) throw new CliError(ExitCode.BadInput, `unknown request id ${requestId}`);
+  return withBackend(o, async (session) => {
+    const doc = await session.retrying((b) => b.client.getRequest(requestId));
     const human = [
       `request ${doc.requestId} ${doc.status} (${doc.type}, ${doc.maskedEmail})`,
       ...doc.timeline.map((t) => `  ${t.at}  ${t.step}${t.detail ? `  ${t.detail}` : ''}`),
@@ -275,31 +272,24 @@ export async function status(idArgument: string, o: CommonOptions): Promise<numb
     ].join('\n');
     print(o, doc, human);
     return ExitCode.Ok;
-  } finally {
-    await runtime.close();
-  }
+  });
 }
 
+/** `retry <requestId>`: resumes a FAILED or interrupted request (README "Stopping and crash recovery") and follows it. */
 export async function retry(idArgument: string, o: CommonOptions & { out?: string }): Promise<number> {
   const requestId = requestIdArgument(idArgument);
-  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale });
-  const progress = createProgress();
-  try {
-    progress.line(runtime.describe());
-    const record = await knownRequest(requestId);
-    refuseForgottenEmail(record);
-    if (record.status !== 'FAILED') {
-      throw new CliError(
-        ExitCode.BadInput,
-        `request ${requestId} is ${record.status}; only a FAILED request can be retried`,
-      );
+  return withBackend(o, async (session) => {
+    const progress = createProgress();
+    try {
+      const { backend } = session;
+      progress.line(backend.describe());
+      const doc = await backend.client.getRequest(requestId);
+      await backend.preflight();
+      await backend.client.retry(requestId);
+      progress.line(`request ${requestId}: retrying ${doc.type}, reusing Qualtrics jobs already created`);
+      return await runToEnd(session, requestId, o, progress, o.out);
+    } finally {
+      progress.done();
     }
-    await preflight(runtime);
-    await workflowDeps().store.reopenForRetry(requestId);
-    progress.line(`request ${requestId}: retrying ${record.type}, reusing Qualtrics jobs already created`);
-    return await runToEnd(runtime, requestId, record.type, o, progress, o.out);
-  } finally {
-    progress.done();
-    await runtime.close();
-  }
+  });
 }

@@ -1,95 +1,82 @@
-import { setWorkflowStarter } from '../../../lambdas/core/workflow-starter';
-import { type BackgroundWorkflows, createBackgroundWorkflows } from '../../api/background-workflows';
-import { type ApiServer, startApiServer } from '../../api/server';
-import { startRuntime } from '../../runtime';
+import { resolve } from 'node:path';
+import { ConfigError } from '../../../lambdas/core/errors';
+import { DataDirLockedError } from '../../aws/dynamo';
+import { startOwner } from '../../owner/owner';
+import { sweepLocally } from '../../owner/sweep';
+import { liveOwner } from '../backend/open';
+import { SHUTDOWN_GRACE_MS, STEP_GRACE_MS } from '../backend/owner-backend';
 import { ExitCode } from '../exit-codes';
-import { portInUseError } from '../local-faults';
+import { stopSignals } from '../signals';
 
 /**
- * `qualtrics-dsr serve`: the HTTP API of BRIEF §4 on 127.0.0.1, routed to the same `api` handler
- * API Gateway calls. `POST /requests` answers 202 at once and the workflow runs in the background
- * in this process (the embedded engine, the same ASL and step handlers as AWS).
+ * `qualtrics-dsr serve`: the HTTP API of BRIEF §4 on 127.0.0.1, routed to the same handler API
+ * Gateway calls. `POST /requests` answers 202 at once and the workflow runs in the background in
+ * this process (the embedded engine, the same ASL and step handlers as AWS). `serve` owns the data
+ * dir: commands run meanwhile are handed to it (README "Several processes, one data dir").
  *
- * Stopping (Ctrl-C / SIGTERM): the server stops accepting requests, running workflows get
- * SHUTDOWN_GRACE_MS to finish, and those still running are marked FAILED (`INTERRUPTED`) — a
- * local execution cannot outlive the process, and a FAILED request can be resumed with `retry`
- * (its steps reuse the Qualtrics jobs already created). A second signal skips the grace period.
+ * At start it resumes every request a process that stopped or crashed left unfinished. Stopping
+ * (Ctrl-C / SIGTERM): running workflows get SHUTDOWN_GRACE_MS to end, the rest stop at their next
+ * state and stay resumable (README "Stopping and crash recovery"). A second signal skips the waiting.
  */
-
-/** Against the simulator a request takes seconds; against a tenant, waiting hours on Ctrl-C is no option. */
-export const SHUTDOWN_GRACE_MS = 30_000;
-
 export async function serve(o: { dataDir: string; waitScale?: number; port: number }): Promise<number> {
-  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale });
-  const workflows = createBackgroundWorkflows({ waitScale: runtime.waitScale });
-  setWorkflowStarter(workflows);
-  let server: ApiServer;
+  let owner: Awaited<ReturnType<typeof startOwner>>;
   try {
-    server = await startApiServer({ port: o.port, host: '127.0.0.1' });
+    owner = await startOwner({ dataDir: o.dataDir, waitScale: o.waitScale, port: o.port });
   } catch (err) {
-    setWorkflowStarter(undefined);
-    await runtime.close();
-    throw portInUseError(err, o.port);
+    if (!(err instanceof DataDirLockedError)) throw err;
+    const holder = await liveOwner(resolve(o.dataDir));
+    if (!holder) throw err;
+    throw new ConfigError(
+      '--data-dir',
+      `the data dir ${resolve(o.dataDir)} is held by another qualtrics-dsr process (pid ${holder.pid}, its API at ${holder.apiUrl}): wait for it to finish, stop it, or choose another --data-dir`,
+    );
   }
-
+  const signals = stopSignals();
+  const url = owner.apiUrl;
   process.stderr.write(
     [
-      runtime.describe(),
-      `Local API listening on ${server.url} (127.0.0.1 only, no authentication)`,
-      `  POST ${server.url}/requests              {"type":"access"|"deletion","email", "dryRun"?, "idempotencyKey"?}`,
-      `  GET  ${server.url}/requests/{id}         status document`,
-      `  GET  ${server.url}/requests/{id}/export  presigned links to the bundle`,
-      `  POST ${server.url}/requests/{id}/retry   resume a FAILED request`,
-      `  GET  ${server.url}/health                connection check`,
+      owner.runtime.describe(),
+      `Local API listening on ${url} (127.0.0.1 only, no authentication)`,
+      `  POST ${url}/requests              {"type":"access"|"deletion","email", "dryRun"?, "idempotencyKey"?}`,
+      `  GET  ${url}/requests/{id}         status document`,
+      `  GET  ${url}/requests/{id}/export  presigned links to the bundle`,
+      `  POST ${url}/requests/{id}/retry   resume a FAILED or interrupted request`,
+      `  GET  ${url}/health                connection check`,
       'Ctrl-C to stop.',
       '',
     ].join('\n'),
   );
 
-  await new Promise<void>((resolve) => {
-    const onSignal = () => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+  // What a process that stopped or crashed left unfinished runs again, here.
+  const swept = await sweepLocally({ handle: owner.handle, workflows: owner.workflows }).catch(
+    () => undefined,
+  );
+  if (swept && swept.resumed.length > 0) {
+    process.stderr.write(`resumed ${swept.resumed.length} interrupted request(s)\n`);
+  }
+
+  await signals.first;
+  const running = owner.workflows.running();
+  if (running.length > 0) {
+    process.stderr.write(
+      `stopping: waiting up to ${SHUTDOWN_GRACE_MS / 1000}s for ${running.length} running request(s) (Ctrl-C again to stop now)\n`,
+    );
+  }
+  const { interrupted } = await owner.stop({
+    graceMs: SHUTDOWN_GRACE_MS,
+    stepGraceMs: STEP_GRACE_MS,
+    hurry: signals.second,
   });
-  await server.close();
-  const interrupted = await stopWorkflows(workflows);
-  setWorkflowStarter(undefined);
-  await runtime.close();
+  for (const id of interrupted) {
+    process.stderr.write(
+      `interrupted: request ${id} did not finish; it resumes when the data dir is next served, or with: qualtrics-dsr retry ${id}\n`,
+    );
+  }
+  await owner.close();
+  signals.dispose();
   if (interrupted.length > 0) {
-    // An interrupted workflow may sit in a Wait state for hours, holding the process open; its
-    // request is already FAILED, so end the process rather than wait for it.
+    // A stopped workflow's engine timer may hold the event loop open; everything is written.
     process.exit(ExitCode.Ok);
   }
   return ExitCode.Ok;
-}
-
-/** Waits up to the grace period (or until a second signal) and marks what still runs INTERRUPTED. */
-async function stopWorkflows(workflows: BackgroundWorkflows): Promise<string[]> {
-  const running = workflows.running();
-  if (running.length === 0) return [];
-  process.stderr.write(
-    `stopping: waiting up to ${SHUTDOWN_GRACE_MS / 1000}s for ${running.length} running request(s) (Ctrl-C again to stop now)\n`,
-  );
-  let skip: () => void = () => undefined;
-  const skipped = new Promise<void>((resolve) => {
-    skip = resolve;
-  });
-  process.once('SIGINT', skip);
-  process.once('SIGTERM', skip);
-  const { interrupted } = await Promise.race([
-    workflows.shutdown(SHUTDOWN_GRACE_MS),
-    skipped.then(() => workflows.shutdown(0)),
-  ]);
-  process.removeListener('SIGINT', skip);
-  process.removeListener('SIGTERM', skip);
-  for (const id of interrupted) {
-    process.stderr.write(
-      `interrupted: request ${id} is FAILED (INTERRUPTED); resume it with: qualtrics-dsr retry ${id}\n`,
-    );
-  }
-  return interrupted;
 }

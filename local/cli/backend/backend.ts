@@ -1,0 +1,51 @@
+import type { RequestStatusDocument } from '../../../lambdas/core/request-store';
+import type { Progress } from '../progress';
+import type { DsrClient } from './client';
+
+/**
+ * The CLI's one interface to a data dir (README "Several processes, one data dir"): every
+ * command is written once against it. Two backends implement it: the process owns the data dir
+ * and runs the work itself (`owner-backend.ts`), or another process owns it and the command is
+ * handed to that process's local API (`handed-off-backend.ts`; the same HTTP client reaches a
+ * deployment's API).
+ */
+export interface Backend {
+  readonly kind: 'owner' | 'handed-off';
+  /** The HTTP API, in-process or over HTTP. */
+  readonly client: DsrClient;
+  /** The first progress line of a command that runs a request: who runs it, against which Qualtrics. */
+  describe(): string;
+  /**
+   * Checks the Qualtrics connection before anything is recorded, so wrong credentials end with
+   * exit 3 naming the setting; where another process owns the data dir, that process's own.
+   */
+  preflight(): Promise<void>;
+  /** Follows a request until it ends, or until this command is stopped (Ctrl-C). */
+  follow(requestId: string, progress: Progress): Promise<FollowResult>;
+  /** The stop signal this command received, if any (exit 130 / 143). */
+  stoppedBy(): NodeJS.Signals | undefined;
+  /**
+   * The command's work is done. The owner keeps running the requests other commands handed to it,
+   * then releases the data dir. Resolves when the process may end.
+   */
+  close(): Promise<void>;
+}
+
+export interface FollowResult {
+  /** The request as it ended, or as it was when following stopped. */
+  doc: RequestStatusDocument;
+  /** The workflow's own summary, when this process ran it to COMPLETED. */
+  output?: unknown;
+  /** Following stopped before the request ended (Ctrl-C). */
+  interrupted: boolean;
+}
+
+/** The owner of the data dir went away while a handed-off command talked to it. */
+export class OwnerGoneError extends Error {
+  constructor(readonly reason: string) {
+    super(`the process that held the data dir stopped answering (${reason})`);
+    this.name = 'OwnerGoneError';
+  }
+}
+
+export const isEnded = (status: string): boolean => status === 'COMPLETED' || status === 'FAILED';
