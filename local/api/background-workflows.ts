@@ -1,3 +1,4 @@
+import PQueue from 'p-queue';
 import { isTerminalStatus, type RequestType } from '../../lambdas/core/request-store';
 import { workflowDeps } from '../../lambdas/core/workflow/deps';
 import { executionName, type WorkflowStarter } from '../../lambdas/core/workflow-starter';
@@ -55,6 +56,8 @@ export interface BackgroundWorkflowsOptions {
   waitScale: number;
   /** The engine; tests may wrap it. */
   run?: (options: RunWorkflowOptions) => Promise<WorkflowRun>;
+  /** Executions run at once; default MAX_RUNNING_EXECUTIONS. */
+  maxRunning?: number;
 }
 
 interface Execution {
@@ -65,6 +68,16 @@ interface Execution {
 /** Events each running execution keeps: enough for its failure; its history is not needed here. */
 const RUN_HISTORY = 0;
 
+/**
+ * Executions that run at once in the process; later ones wait their turn, in order. Steps run
+ * QDSR_LOCAL_CONCURRENCY at a time whatever the number of executions, so more would not go faster:
+ * a bulk submission of thousands would start them all together and advance them in lock-step (none
+ * ending for minutes), each holding its state in memory all along. This many keep the step slots
+ * busy through Qualtrics' jobs and the rate limiter's waits, and bound the memory (README
+ * "Performance").
+ */
+export const MAX_RUNNING_EXECUTIONS = 256;
+
 export function createBackgroundWorkflows(options: BackgroundWorkflowsOptions): BackgroundWorkflows {
   const run = options.run ?? runWorkflow;
   const started = new Set<string>(); // execution names: a repeated start is a no-op
@@ -73,6 +86,7 @@ export function createBackgroundWorkflows(options: BackgroundWorkflowsOptions): 
   const everyRequest = new Set<(requestId: string, event: WorkflowEvent) => void>();
   const stop = new AbortController();
   let stopping = false;
+  const turns = new PQueue({ concurrency: options.maxRunning ?? MAX_RUNNING_EXECUTIONS });
 
   const store = () => workflowDeps().store;
 
@@ -89,23 +103,28 @@ export function createBackgroundWorkflows(options: BackgroundWorkflowsOptions): 
   }
 
   function launch(type: RequestType, requestId: string, name: string): Execution {
+    const runOnce = () =>
+      run({
+        type,
+        requestId,
+        waitScale: options.waitScale,
+        // The registry is passed explicitly (the engine's own lazy require is invisible to bundlers and vitest).
+        handlers: STEP_HANDLERS,
+        history: RUN_HISTORY,
+        signal: stop.signal,
+        onEvent: (e) => {
+          for (const listener of observers.get(requestId) ?? []) listener(e);
+          for (const listener of everyRequest) listener(requestId, e);
+        },
+      });
     const done = (async () => {
       let outcome: WorkflowRun | undefined;
       let problem: string | undefined;
       try {
-        // The registry is passed explicitly (the engine's own lazy require is invisible to bundlers and vitest).
-        outcome = await run({
-          type,
-          requestId,
-          waitScale: options.waitScale,
-          handlers: STEP_HANDLERS,
-          history: RUN_HISTORY,
-          signal: stop.signal,
-          onEvent: (e) => {
-            for (const listener of observers.get(requestId) ?? []) listener(e);
-            for (const listener of everyRequest) listener(requestId, e);
-          },
-        });
+        // Its turn comes; a stop before then leaves the request as it was, never started.
+        outcome = await turns.add(() =>
+          stop.signal.aborted ? Promise.resolve<WorkflowRun>({ status: 'ABORTED', events: [] }) : runOnce(),
+        );
       } catch (err) {
         // Only the error's name: an engine error's message could quote state data.
         problem = (err as Error)?.name ?? 'Error';
