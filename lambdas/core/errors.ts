@@ -25,6 +25,8 @@ export const ErrorNames = {
   /** A request-store write the record's status forbids (e.g. leaving COMPLETED/FAILED). */
   RequestConflict: 'Request.Conflict',
   Storage: 'Storage.Unavailable',
+  /** A stored request record is not in the form this version writes (edited by hand, damaged storage). */
+  RecordUnreadable: 'Storage.RecordUnreadable',
 } as const;
 
 export type ErrorName = (typeof ErrorNames)[keyof typeof ErrorNames];

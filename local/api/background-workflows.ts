@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import { isTerminalStatus, type RequestType } from '../../lambdas/core/request-store';
+import { isTerminalStatus, RecordUnreadableError, type RequestType } from '../../lambdas/core/request-store';
 import { workflowDeps } from '../../lambdas/core/workflow/deps';
 import { executionName, type WorkflowStarter } from '../../lambdas/core/workflow-starter';
 import { STEP_HANDLERS } from '../../lambdas/handlers';
@@ -93,8 +93,14 @@ export function createBackgroundWorkflows(options: BackgroundWorkflowsOptions): 
   /** A run that ended without recording an outcome (the engine itself failed): FAILED, with why. */
   async function ensureTerminal(requestId: string, outcome: WorkflowRun | undefined, problem?: string) {
     if (outcome?.status === 'ABORTED') return; // stopped on purpose: resumable as it is
-    const record = await store().get(requestId);
-    if (!record || isTerminalStatus(record.status)) return;
+    // An unreadable record is ended by fail() with that reason.
+    const record = await store()
+      .get(requestId)
+      .catch((err: unknown) => {
+        if (err instanceof RecordUnreadableError) return undefined;
+        throw err;
+      });
+    if (record && isTerminalStatus(record.status)) return;
     const reason = problem ?? outcome?.error?.Error ?? 'the workflow ended without recording an outcome';
     await store().fail(requestId, {
       code: 'WORKFLOW_ENDED',

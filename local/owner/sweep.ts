@@ -47,6 +47,10 @@ export async function sweepLocally(deps: LocalSweepDeps): Promise<SweepReport> {
     if (res.statusCode === 202) {
       const status = (JSON.parse(res.body) as { status?: string }).status;
       (status === 'FAILED' ? failed : resumed).push(requestId);
+    } else if (res.body.includes('"RECORD_UNREADABLE"')) {
+      // It can never run: it ends FAILED with that reason instead of being tried again and again.
+      await store.fail(requestId, { code: 'RECORD_UNREADABLE', message: 'unreadable record' });
+      failed.push(requestId);
     }
     // Anything else (it ended or was resumed meanwhile): nothing to do this time.
   }

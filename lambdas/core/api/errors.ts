@@ -3,6 +3,7 @@ import {
   EmailForgottenError,
   ExtensionRefusedError,
   IdempotencyConflictError,
+  RecordUnreadableError,
   RequestNotFoundError,
   RequestStateError,
   StorageError,
@@ -70,6 +71,10 @@ export function toErrorResponse(err: unknown): MappedError {
   }
   if (err instanceof RequestStateError) {
     return { response: reply(409, 'REQUEST_STATE_CONFLICT', err.message) };
+  }
+  if (err instanceof RecordUnreadableError) {
+    const response = reply(500, err.code, err.message);
+    return { response, serverFault: { name: err.name, code: err.code } };
   }
   if (err instanceof StorageError) {
     const response = reply(503, 'STORAGE_UNAVAILABLE', 'the request store is unavailable; try again later', {

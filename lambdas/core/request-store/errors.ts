@@ -34,6 +34,27 @@ export class RequestStateError extends DsrError {
   }
 }
 
+/**
+ * A record whose attributes are not what this version writes (changed outside the connector, or
+ * damaged storage). Names the attributes, never their values. Not retryable: it ends the request
+ * FAILED (`RECORD_UNREADABLE`) with this reason.
+ */
+export class RecordUnreadableError extends DsrError {
+  constructor(
+    readonly requestId: string,
+    readonly attributes: readonly string[],
+  ) {
+    super(
+      ErrorNames.RecordUnreadable,
+      `the record of request ${safeId(requestId)} is unreadable (${attributes.join(', ')} not as qualtrics-dsr writes them: changed by hand, or its storage is damaged); it cannot be run`,
+      false,
+    );
+  }
+  override get code(): string {
+    return 'RECORD_UNREADABLE';
+  }
+}
+
 /** DynamoDB failed for another reason than a condition; retryable when it was throttling or 5xx. */
 export class StorageError extends DsrError {
   constructor(operation: string, cause: unknown) {

@@ -25,7 +25,7 @@ import {
   recordQualtricsId,
   releaseQualtricsCreateClaim,
 } from './create-claims';
-import { RequestNotFoundError, RequestStateError, StorageError } from './errors';
+import { RecordUnreadableError, RequestNotFoundError, RequestStateError, StorageError } from './errors';
 import { extendDueDate } from './extension';
 import { claimIdempotencyKey } from './idempotency-keys';
 import { ledgerOf, newLedgerAttributes } from './ledger-attributes';
@@ -414,7 +414,13 @@ export class RequestStore {
    * email is scrubbed from it anyway. Failing a failed request keeps the first reason.
    */
   async fail(requestId: string, error: RequestError): Promise<RequestRecord> {
-    const current = await this.table.mustGetRecord(requestId);
+    let current: RequestRecord;
+    try {
+      current = await this.table.mustGetRecord(requestId);
+    } catch (err) {
+      if (err instanceof RecordUnreadableError) return this.failUnreadable(err);
+      throw err;
+    }
     if (current.status === 'FAILED') return current;
     if (current.status === 'COMPLETED') throw new RequestStateError(requestId, current.status, 'fail');
     const reason: RequestError = {
@@ -434,6 +440,29 @@ export class RequestStore {
     const after = await this.table.mustGetRecord(requestId);
     if (after.status === 'FAILED') return after;
     throw new RequestStateError(requestId, after.status, 'fail');
+  }
+
+  /**
+   * Ends an unreadable record FAILED (`RECORD_UNREADABLE`, its reason) without reading it: only
+   * the status, the error and the time are written, so the request is never left open (and never
+   * resumed). Its damaged attributes stay as they are, for whoever looks into it.
+   */
+  private async failUnreadable(unreadable: RecordUnreadableError): Promise<RequestRecord> {
+    const now = this.table.now();
+    const reason: RequestError = { code: unreadable.code, message: unreadable.message };
+    const updated = await this.table.updateRecord(
+      unreadable.requestId,
+      'fail',
+      combine(setStatus('FAILED'), {
+        set: ['#error = :error', 'finishedAt = :finishedAt'],
+        names: { '#error': 'error', '#status': 'status' },
+        values: { ':error': reason, ':finishedAt': now.toISOString(), ':completed': 'COMPLETED' },
+        condition: '#status <> :completed',
+      }),
+      now,
+    );
+    if (!updated) throw unreadable;
+    return updated;
   }
 
   /** The TTL of a request that ended without an answer (FAILED), at `now`. */

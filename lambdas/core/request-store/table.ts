@@ -7,9 +7,10 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import { DEFAULT_RECORD_RETENTION_DAYS } from '../ledger/retention';
-import { normalizeRequestId } from '../request-contract';
-import { RequestNotFoundError, StorageError } from './errors';
+import { normalizeRequestId, REQUEST_STATUSES, REQUEST_TYPES } from '../request-contract';
+import { RecordUnreadableError, RequestNotFoundError, StorageError } from './errors';
 import type { RequestRecord } from './types';
 import { combine, render, type UpdateSpec } from './update-expression';
 
@@ -98,12 +99,18 @@ export class RequestTable {
     }
   }
 
-  /** The record, or undefined when the id is malformed, unknown or past its retention. */
+  /**
+   * The record, or undefined when the id is malformed, unknown or past its retention; a record
+   * whose attributes are not what the store writes is a RecordUnreadableError (naming them).
+   */
   async getRecord(requestId: string): Promise<RequestRecord | undefined> {
     const id = normalizeRequestId(requestId);
     if (!id) return undefined;
     const item = await this.getItem<RequestRecord>(requestPk(id));
-    return item && !this.isExpired(item.expiresAt) ? item : undefined;
+    if (!item || this.isExpired(item.expiresAt)) return undefined;
+    const unreadable = unreadableAttributes(item);
+    if (unreadable.length > 0) throw new RecordUnreadableError(id, unreadable);
+    return item;
   }
 
   async mustGetRecord(requestId: string): Promise<RequestRecord> {
@@ -139,6 +146,30 @@ export class RequestTable {
       throw new StorageError(`UpdateItem (${operation})`, e);
     }
   }
+}
+
+/**
+ * What every reader of a record relies on: its identity, status, masked email, timeline, the
+ * Qualtrics refs and counts, and the execution it runs under. Other attributes are read leniently
+ * (the ledger's are filled in when absent).
+ */
+const ReadableRecord = z.object({
+  requestId: z.string(),
+  type: z.enum(REQUEST_TYPES),
+  status: z.enum(REQUEST_STATUSES),
+  maskedEmail: z.string(),
+  email: z.string().optional(),
+  timeline: z.array(z.object({ at: z.string(), step: z.string() })),
+  counts: z.record(z.string(), z.number()).optional(),
+  qualtrics: z.record(z.string(), z.unknown()).optional(),
+  execution: z.object({ name: z.string(), attempt: z.number() }).optional(),
+});
+
+/** The top-level attributes of `item` that are missing or malformed (names only). */
+export function unreadableAttributes(item: unknown): string[] {
+  const checked = ReadableRecord.safeParse(item);
+  if (checked.success) return [];
+  return [...new Set(checked.error.issues.map((i) => String(i.path[0] ?? 'record')))].sort();
 }
 
 export function epochSeconds(d: Date): number {

@@ -1,7 +1,7 @@
 import { InputError } from '../errors';
 import { parseExecutionName } from '../execution-names';
 import type { RequestOutcome } from '../ledger';
-import { type CompleteInput, RequestNotFoundError } from '../request-store';
+import { type CompleteInput, RecordUnreadableError, type RequestRecord } from '../request-store';
 import { clip, scrubPii } from '../request-store/scrub';
 import { exportPrefix } from '../tables';
 import { loadRequest, type StepEnv } from './env';
@@ -184,11 +184,17 @@ export async function recordFailed(
   env: StepEnv,
   { requestId, type, error }: RecordFailedEvent,
 ): Promise<{ requestId: string; status: 'FAILED'; error: { code: string } }> {
-  const record = await env.store.get(requestId);
-  if (!record) throw new RequestNotFoundError(requestId);
+  let record: RequestRecord | undefined;
+  try {
+    record = await env.store.get(requestId);
+  } catch (err) {
+    // Unreadable: fail() ends it with that reason, whatever the step that met it said.
+    if (!(err instanceof RecordUnreadableError)) throw err;
+  }
   const code = errorCode(error.Error);
   // Whatever reached the Cause, the subject's email never reaches the record (any case, any encoding).
-  const message = clip(scrubPii(causeMessage(error.Cause), record.email), 1000) || 'no details';
+  const message = clip(scrubPii(causeMessage(error.Cause), record?.email), 1000) || 'no details';
+  // Unknown: fail() throws RequestNotFoundError.
   const failed = await env.store.fail(requestId, { code, message });
   await env.events.publish({
     detailType: 'Privacy Request Failed',
@@ -196,7 +202,7 @@ export async function recordFailed(
       requestId,
       type,
       status: 'FAILED',
-      maskedEmail: record.maskedEmail,
+      ...(record ? { maskedEmail: record.maskedEmail } : {}),
       errorCode: failed.error?.code ?? code,
     },
   });
