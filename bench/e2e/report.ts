@@ -253,6 +253,9 @@ ${markdownTable(perRequestRows(largest), [
 Plot: [bench/results/e2e.svg](bench/results/e2e.svg), for each batch the calls of the busiest
 buckets in the last simulated minute as a share of Qualtrics' limit. Raw figures:
 \`bench/results/e2e.json\`.
+
+A bulk submission to \`serve\` (1,000 and 2,000 requests POSTed at once, \`npm run bench:load\`) is
+measured separately: [Bulk submissions to serve](#bulk-submissions-to-serve).
 `;
 }
 
