@@ -35,16 +35,21 @@ const UNIT = [
   'lambdas/core/aws-errors.test.ts',
   'lambdas/core/execution-names.test.ts',
   'lambdas/core/qualtrics/*.test.ts',
+  'lambdas/core/rate-limiter/all-old.test.ts',
   'lambdas/core/rate-limiter/gcra.test.ts',
   'lambdas/core/request-contract.test.ts',
   'lambdas/core/request-store/update-expression.test.ts',
   'lambdas/core/workflow/throttle.test.ts',
   'lambdas/core/workflow/wait.test.ts',
   'lambdas/handlers/index.test.ts',
+  'lambdas/middleware/middleware.test.ts',
+  'local/cli/progress.test.ts',
   'local/simulator/*.test.ts',
   'statemachines/*.test.ts',
   'test/faults/canaries.test.ts',
   'test/infra/*.test.ts',
+  'test/support/s3rver.test.ts',
+  'test/workflows/history-cost.test.ts',
 ];
 /** Path prefixes of the slowest suites, slowest first: they start before everything else. */
 const SLOW_FIRST = ['test/faults/fault-matrix', 'test/cli/', 'test/faults/', 'test/workflows/', 'test/api/'];
