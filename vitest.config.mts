@@ -51,8 +51,8 @@ const UNIT = [
   'test/support/s3rver.test.ts',
   'test/workflows/history-cost.test.ts',
 ];
-/** Path prefixes of the slowest suites, slowest first: they start before everything else. */
-const SLOW_FIRST = ['test/faults/fault-matrix', 'test/cli/', 'test/faults/', 'test/workflows/', 'test/api/'];
+/** Path prefixes of the slowest suites, slowest first (the end-to-end suites live under test/). */
+const SLOW_FIRST = ['test/faults/fault-matrix', 'test/artifact/', 'test/cli/', 'test/'];
 
 class SlowFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
