@@ -1,6 +1,11 @@
-import { normalizeEmail } from '../privacy';
+import {
+  type ErasureEvidence,
+  EVIDENCE_SCHEMA_VERSION,
+  type EvidenceDocument,
+  notFoundIncludes,
+  withoutRawEmails,
+} from '../evidence';
 import { isoNow, loadRequest, type StepEnv } from './env';
-import type { ErasureEvidence } from './erasure';
 import type {
   AccessResultValue,
   DeletionResultValue,
@@ -10,8 +15,6 @@ import type {
 } from './inputs';
 
 /** The end products: the access bundle's manifest, and the deletion evidence. */
-
-export const EVIDENCE_SCHEMA_VERSION = '1.0';
 
 /** Every directory listed, with what its search found (0 when it was not searched or found nothing). */
 function perDirectory(directories: SearchedDirectoriesState) {
@@ -69,24 +72,33 @@ export async function writeEvidence(
         skipped: true as const,
         reason: 'QDSR_DELETION_DONE=submitted: done once Qualtrics accepted the erasure',
       };
+  // Evidence recorded before its entries were masked is masked here, once and for all.
+  const emailsNotFound = stored.emailsNotFound && withoutRawEmails({ emailsNotFound: stored.emailsNotFound });
   const evidence: ErasureEvidence = {
     erasureRequestId: erasure.erasureRequestId,
     searchOnly: erasure.dryRun,
     createdAt: stored.createdAt ?? erasure.createdAt,
     statuses: stored.statuses ?? [],
-    ...(stored.emailsNotFound ? { emailsNotFound: stored.emailsNotFound } : {}),
+    ...(emailsNotFound ? emailsNotFound : {}),
     ...(stored.numEmailsRequested !== undefined ? { numEmailsRequested: stored.numEmailsRequested } : {}),
     ...(stored.failureReason ? { failureReason: stored.failureReason } : {}),
     verification: verified,
   };
-  await env.writer.writeEvidence(requestId, {
+  // emailsNotFound is known once the erasure ended; until then, whether Qualtrics found the subject is not.
+  const subjectFound =
+    evidence.emailsNotFound && erasure.status === 'complete'
+      ? !notFoundIncludes(evidence.emailsNotFound, record.emailSha256)
+      : null;
+  const document: EvidenceDocument = {
     schemaVersion: EVIDENCE_SCHEMA_VERSION,
     requestId,
-    type: record.type,
+    type: 'deletion',
     subject: { emailSha256: record.emailSha256 },
+    subjectFound,
     writtenAt: isoNow(env),
     ...evidence,
-  });
+  };
+  await env.writer.writeEvidence(requestId, document);
   await env.store.recordEvidence(requestId, evidence as unknown as Record<string, unknown>);
   if (contactsRemaining !== undefined) await env.store.setCounts(requestId, { contactsRemaining });
   await env.store.appendTimeline(
@@ -94,12 +106,6 @@ export async function writeEvidence(
     'EVIDENCE_WRITTEN',
     contactsRemaining === undefined ? 'verification skipped' : `${contactsRemaining} contact(s) remaining`,
   );
-  // emailsNotFound is known once the erasure ended; until then, whether Qualtrics found the subject is not.
-  const subject = normalizeEmail(record.email);
-  const subjectFound =
-    stored.emailsNotFound && erasure.status === 'complete'
-      ? !stored.emailsNotFound.some((e) => normalizeEmail(e) === subject)
-      : null;
   env.log.info('evidence written', { contactsRemaining, subjectFound });
   return {
     dryRun: erasure.dryRun,
