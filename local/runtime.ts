@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { qualtricsConfigured, qualtricsSettingsFromEnv } from '../lambdas/core/config';
+import { qualtricsConfigured, qualtricsSettingsFromEnv, SIMULATOR_ORIGIN_ENV } from '../lambdas/core/config';
 import { ConfigError } from '../lambdas/core/errors';
 import { requestStoreFromEnv } from '../lambdas/core/request-store';
 import { startLocalAws } from './aws';
@@ -59,6 +59,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       waitScale = options.waitScale ?? 1;
     } else if (qualtricsConfigured(env)) {
       const settings = qualtricsSettingsFromEnv(env);
+      // Only the runtime says what is its simulator: an inherited value must not name a tenant so.
+      delete env[SIMULATOR_ORIGIN_ENV];
       target = 'tenant';
       origin = settings.origin;
       waitScale = options.waitScale ?? 1;
@@ -72,6 +74,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       target = 'simulator';
       origin = simulator.url;
       env.QUALTRICS_BASE_URL = simulator.url;
+      env[SIMULATOR_ORIGIN_ENV] = new URL(simulator.url).origin;
       env.QUALTRICS_CLIENT_ID = SIMULATOR_CLIENT.clientId;
       env.QUALTRICS_CLIENT_SECRET = SIMULATOR_CLIENT.clientSecret;
     }

@@ -39,6 +39,8 @@ export interface EvidenceDocument extends ErasureEvidence {
   requestId: string;
   type: 'deletion';
   subject: { emailSha256: string };
+  /** Which Qualtrics the erasure ran against: "simulator" or the origin. */
+  qualtrics: { target?: string };
   /** Whether Qualtrics found the subject; null when not known (the erasure had not ended). */
   subjectFound: boolean | null;
   writtenAt: string;

@@ -66,11 +66,14 @@ describe('qualtrics-dsr against the built-in simulator', () => {
     });
     expect(summary.qualtrics.customerDataRequestId).toMatch(/\S/);
     expect(summary.qualtrics.fileIds.length).toBeGreaterThan(0);
+    // Which Qualtrics it ran against: the summary and the manifest say so.
+    expect(summary.qualtrics.target).toBe('simulator');
     accessId = summary.requestId;
     const dir = join(outDir, accessId);
     expect(summary.export.localDir).toBe(dir);
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     expect(manifest.subject.emailSha256).toBe(emailSha256(SEEDED_SUBJECT));
+    expect(manifest.qualtrics.target).toBe('simulator');
     expect(manifest.files).toHaveLength(summary.counts.files);
     for (const f of manifest.files) {
       const local = join(dir, f.key.slice(`exports/${accessId}/`.length));
@@ -91,6 +94,7 @@ describe('qualtrics-dsr against the built-in simulator', () => {
       type: 'access',
       status: 'COMPLETED',
       maskedEmail: 's***@example.com',
+      qualtrics: { target: 'simulator' },
     });
     expect(doc.timeline.map((t: { step: string }) => t.step)).toContain('STARTED');
     expectNoEmail(r.stdout + r.stderr);
@@ -108,6 +112,7 @@ describe('qualtrics-dsr against the built-in simulator', () => {
       verification: { contactsRemaining: 4 },
     });
     expect(summary.qualtrics.erasureRequestId).toMatch(/^OP-/);
+    expect(summary.qualtrics.target).toBe('simulator');
     expect(JSON.stringify(summary)).not.toContain('emailsNotFound');
     expectNoEmail(r.stdout + r.stderr);
   });
@@ -184,6 +189,8 @@ describe('qualtrics-dsr against another Qualtrics server (QUALTRICS_BASE_URL)', 
       QUALTRICS_BASE_URL: sim.url,
       QUALTRICS_CLIENT_ID: CANARY_CLIENT.clientId,
       QUALTRICS_CLIENT_SECRET: secret,
+      // Inherited from somewhere: only the runtime's own simulator is called "simulator".
+      QDSR_SIMULATOR_ORIGIN: new URL(sim.url).origin,
     });
 
   it('access and delete work unchanged, with exactly one customer-data job and one erasure per request', async () => {
@@ -202,7 +209,12 @@ describe('qualtrics-dsr against another Qualtrics server (QUALTRICS_BASE_URL)', 
       env(),
     );
     expect(access.code, access.stderr).toBe(0);
-    expect(JSON.parse(access.stdout)).toMatchObject({ status: 'COMPLETED', counts: { contactsFound: 2 } });
+    // Which Qualtrics it ran against: the origin, not "simulator" (this one is not the runtime's).
+    expect(JSON.parse(access.stdout)).toMatchObject({
+      status: 'COMPLETED',
+      counts: { contactsFound: 2 },
+      qualtrics: { target: new URL(sim.url).origin },
+    });
     expect(subject.toLowerCase()).toBe(CANARY_EMAIL);
     expect(access.stderr.split('\n')[0]).toContain(`Qualtrics: ${sim.url} (from QUALTRICS_BASE_URL)`);
     const del = await runCli(['delete', subject, '--json', '--data-dir', dir, '--wait-scale', '0.01'], env());
@@ -210,6 +222,7 @@ describe('qualtrics-dsr against another Qualtrics server (QUALTRICS_BASE_URL)', 
     expect(JSON.parse(del.stdout)).toMatchObject({
       status: 'COMPLETED',
       verification: { contactsRemaining: 0 },
+      qualtrics: { target: new URL(sim.url).origin },
     });
     const counts = sim.counters();
     expect(counts.bySubject[emailSha256(subject)]).toMatchObject({

@@ -79,6 +79,7 @@ describe('access workflow', () => {
     const manifest = await manifestOf(requestId);
     expect(validManifest(manifest), JSON.stringify(validManifest.errors)).toBe(true);
     expect(manifest.subject.emailSha256).toBe(emailSha256(SEEDED_SUBJECT));
+    expect(manifest.qualtrics.target).toBe(new URL(w.sim.url).origin);
 
     // Every stored file is listed, with its real size and hash.
     const keys = (await bundleKeys(requestId)).filter((k) => k !== manifestKey(requestId));

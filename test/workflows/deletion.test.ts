@@ -68,7 +68,8 @@ describe('deletion workflow', () => {
       finishedAt: expect.any(String),
       dryRun: false,
       subjectFound: true,
-      qualtrics: { erasureRequestId, status: 'Completed' },
+      // Which Qualtrics it ran against: this world's simulator is a server of its own (no local runtime).
+      qualtrics: { target: new URL(w.sim.url).origin, erasureRequestId, status: 'Completed' },
       verification: { contactsRemaining: 0 },
     });
 
@@ -80,6 +81,7 @@ describe('deletion workflow', () => {
       searchOnly: false,
       subjectFound: true,
       subject: { emailSha256: emailSha256(SEEDED_SUBJECT) },
+      qualtrics: { target: new URL(w.sim.url).origin },
       emailsNotFound: [],
     });
     expect(evidence.verification.contactsRemaining).toBe(0);

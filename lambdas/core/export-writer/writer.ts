@@ -185,7 +185,10 @@ export class ExportWriter {
     });
 
     // A file id listed twice by Qualtrics is still one file.
-    const qualtrics: Manifest['qualtrics'] = { fileIds: [...new Set(input.qualtrics.fileIds ?? [])] };
+    const qualtrics: Manifest['qualtrics'] = {
+      ...(input.qualtrics.target ? { target: input.qualtrics.target } : {}),
+      fileIds: [...new Set(input.qualtrics.fileIds ?? [])],
+    };
     if (input.qualtrics.customerDataRequestId) {
       qualtrics.customerDataRequestId = input.qualtrics.customerDataRequestId;
     }

@@ -296,8 +296,8 @@ export class RequestStore {
    * caller ever gets `claimed: true`; the others learn the id (once recorded) or when it was claimed,
    * so a retried create step reuses the job instead of creating a second one.
    */
-  claimQualtricsCreate(requestId: string, kind: QualtricsJobKind): Promise<ClaimResult> {
-    return claimQualtricsCreate(this.table, requestId, kind);
+  claimQualtricsCreate(requestId: string, kind: QualtricsJobKind, target?: string): Promise<ClaimResult> {
+    return claimQualtricsCreate(this.table, requestId, kind, target);
   }
 
   /**

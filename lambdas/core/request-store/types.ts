@@ -31,6 +31,8 @@ export interface RequestCounts {
 export type QualtricsJobKind = 'customerData' | 'erasure';
 
 export interface QualtricsRefs {
+  /** Which Qualtrics the request ran against: "simulator" or the origin; set by its first create. */
+  target?: string;
   customerDataRequestId?: string;
   fileIds?: string[];
   erasureRequestId?: string;
@@ -135,7 +137,10 @@ export interface RequestStatusDocument {
   updatedAt: string;
   timeline: TimelineEntry[];
   counts: RequestCounts;
-  qualtrics: Pick<QualtricsRefs, 'customerDataRequestId' | 'fileIds' | 'erasureRequestId' | 'erasureStatus'>;
+  qualtrics: Pick<
+    QualtricsRefs,
+    'target' | 'customerDataRequestId' | 'fileIds' | 'erasureRequestId' | 'erasureStatus'
+  >;
   error: RequestError | null;
 }
 

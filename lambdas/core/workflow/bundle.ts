@@ -38,7 +38,7 @@ export async function writeManifest(
     emailSha256: record.emailSha256,
     createdAt: record.createdAt,
     completedAt: isoNow(env),
-    qualtrics: { customerDataRequestId, fileIds },
+    qualtrics: { target: record.qualtrics.target, customerDataRequestId, fileIds },
     directoriesSearched: perDirectory(collected.directories),
   });
   const { counts } = manifest;
@@ -94,6 +94,7 @@ export async function writeEvidence(
     requestId,
     type: 'deletion',
     subject: { emailSha256: record.emailSha256 },
+    qualtrics: record.qualtrics.target ? { target: record.qualtrics.target } : {},
     subjectFound,
     writtenAt: isoNow(env),
     ...evidence,

@@ -116,7 +116,7 @@ export async function createOnce(
     return { outcome: 'exists', id: known, createdAt: record.qualtrics[job.claimField] };
   }
   const q = await env.qualtrics(spec.reservations);
-  const claim = await env.store.claimQualtricsCreate(requestId, spec.kind);
+  const claim = await env.store.claimQualtricsCreate(requestId, spec.kind, q.target);
   if (!claim.claimed) {
     if (claim.existingId) return { outcome: 'exists', id: claim.existingId, createdAt: claim.claimedAt };
     const { adopt } = spec;

@@ -205,6 +205,7 @@ export function failedSummary(record: RequestRecord) {
     finishedAt: record.finishedAt,
     counts: record.counts,
     qualtrics: {
+      target: record.qualtrics.target,
       customerDataRequestId: record.qualtrics.customerDataRequestId,
       fileIds: record.qualtrics.fileIds,
       erasureRequestId: record.qualtrics.erasureRequestId,
