@@ -61,7 +61,7 @@ describe('qualtrics-dsr against the built-in simulator', () => {
     expect(summary).toMatchObject({
       type: 'access',
       status: 'COMPLETED',
-      counts: { directoriesSearched: 4, contactsFound: 4, files: 5 },
+      counts: { directoriesSearched: 4, contactsFound: 4, files: 6 },
       export: { bucket: 'qdsr-exports', prefix: `exports/${summary.requestId}/` },
     });
     expect(summary.qualtrics.customerDataRequestId).toMatch(/\S/);

@@ -130,10 +130,13 @@ export class ExportWriter {
   }
 
   /** Writes `value` as pretty-printed JSON in one request, metadata included. */
-  async putJson(key: string, value: unknown): Promise<StoredObject> {
+  putJson(key: string, value: unknown): Promise<StoredObject> {
+    return this.putBytes(key, Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8'), 'application/json');
+  }
+
+  /** Writes a small object in one request, metadata included. */
+  async putBytes(key: string, body: Buffer, contentType: string): Promise<StoredObject> {
     assertKey(key);
-    const body = Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
-    const contentType = 'application/json';
     const stored: StoredObject = { key, bytes: body.length, sha256: sha256Hex(body), contentType };
     await this.s3.send(
       new PutObjectCommand({
@@ -150,11 +153,22 @@ export class ExportWriter {
   }
 
   async readJson<T = unknown>(key: string): Promise<T | undefined> {
+    const bytes = await this.readBytes(key);
+    return bytes && (JSON.parse(bytes.toString('utf8')) as T);
+  }
+
+  /** An object's bytes, whole (for objects known to be small); undefined when there is none. */
+  async readBytes(key: string): Promise<Buffer | undefined> {
     const body = await this.getBody(key);
     if (!body) return undefined;
     const chunks: Buffer[] = [];
     for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+    return Buffer.concat(chunks);
+  }
+
+  /** Every object of the bundle under `exports/<requestId>/` (the manifest too, if written), with its size. */
+  listBundle(requestId: string): Promise<Array<{ key: string; size: number }>> {
+    return this.list(exportPrefix(requestId));
   }
 
   /**

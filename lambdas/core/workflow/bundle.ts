@@ -13,8 +13,9 @@ import type {
   WriteEvidenceEvent,
   WriteManifestEvent,
 } from './inputs';
+import { writeReport } from './report';
 
-/** The end products: the access bundle's manifest, and the deletion evidence. */
+/** The end products: the access bundle's report and manifest, and the deletion evidence. */
 
 /** Every directory listed, with what its search found (0 when it was not searched or found nothing). */
 function perDirectory(directories: SearchedDirectoriesState) {
@@ -32,14 +33,23 @@ export async function writeManifest(
 ): Promise<AccessResultValue> {
   const record = await loadRequest(env, requestId);
   const { customerDataRequestId, fileIds } = collected.customerData;
+  const completedAt = isoNow(env);
+  const directoriesSearched = perDirectory(collected.directories);
+  // The report first: the manifest then lists it, with its hash, like every other file.
+  await writeReport(env, record, {
+    completedAt,
+    customerDataRequestId,
+    fileIds,
+    directories: directoriesSearched,
+  });
   const { key, manifest } = await env.writer.writeManifest({
     requestId,
     type: record.type,
     emailSha256: record.emailSha256,
     createdAt: record.createdAt,
-    completedAt: isoNow(env),
+    completedAt,
     qualtrics: { target: record.qualtrics.target, customerDataRequestId, fileIds },
-    directoriesSearched: perDirectory(collected.directories),
+    directoriesSearched,
   });
   const { counts } = manifest;
   await env.store.setCounts(requestId, counts);
