@@ -50,6 +50,7 @@ export const S3_ACTIONS = {
   exportsWrite: ['s3:PutObject', 's3:AbortMultipartUpload'],
   exportsRead: ['s3:GetObject'],
   evidenceWrite: ['s3:PutObject'],
+  evidenceRead: ['s3:GetObject'],
 } as const;
 
 /** KMS actions through DynamoDB (table key) and S3 (envelope encryption). */
@@ -128,6 +129,16 @@ export function statementsFor(
           t.exportsBucket.arnForObjects(`${EVIDENCE_PREFIX}*`),
         ]);
         useKey('s3', KMS.s3Write);
+        break;
+      case 'evidence:read':
+        allow('EvidenceRead', S3_ACTIONS.evidenceRead, [
+          t.exportsBucket.arnForObjects(`${EVIDENCE_PREFIX}*`),
+        ]);
+        // A missing object reads as 403 without a listing of its key (ExportWriter tells them apart).
+        allow('EvidenceList', ['s3:ListBucket'], [t.exportsBucket.bucketArn], {
+          StringLike: { 's3:prefix': [`${EVIDENCE_PREFIX}*`] },
+        });
+        useKey('s3', KMS.s3Read);
         break;
       case 'qualtricsSecret:read':
         // The secret uses Secrets Manager's AWS-managed key: no key grant needed.

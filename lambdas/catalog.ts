@@ -18,6 +18,8 @@ export type HandlerResource =
   /** The bucket's name only (a step that reports where the bundle is): no access, no grant. */
   | 'exportsBucket:name'
   | 'evidence:write'
+  /** Read the deletion evidence (`GET /requests/{id}/evidence`). */
+  | 'evidence:read'
   | 'qualtricsSecret:read'
   | 'stateMachines:start'
   | 'events:put';
@@ -91,6 +93,7 @@ export const HANDLERS = {
       'requestsTable:queryLedger',
       'stateMachines:start',
       'exportsBucket:read',
+      'evidence:read',
       // GET /health runs the connection check (whoami through the shared limiter).
       'limiterTable:write',
       'qualtricsSecret:read',

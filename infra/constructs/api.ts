@@ -16,7 +16,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
 import { extensionRequest, subjectSearch } from '../../lambdas/core/api/body';
-import { LIST_PARAMETERS, RECORDS_PARAMETERS } from '../../lambdas/core/api/ledger-query';
+import { LIST_PARAMETERS, METRICS_PARAMETERS, RECORDS_PARAMETERS } from '../../lambdas/core/api/ledger-query';
 import { ROUTES, type RouteName } from '../../lambdas/core/api/routes';
 import { requestSubmission } from '../../lambdas/core/request-contract';
 import { describeModel, requestModelSchema } from './request-model';
@@ -47,6 +47,7 @@ export const API_ROUTES = ROUTES.map(({ method, path }) => ({ method, path }));
 const QUERY_PARAMETERS: Partial<Record<RouteName, readonly string[]>> = {
   listRequests: LIST_PARAMETERS,
   records: RECORDS_PARAMETERS,
+  metrics: METRICS_PARAMETERS,
 };
 
 /**

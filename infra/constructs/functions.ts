@@ -178,7 +178,7 @@ export class HandlerFunctions extends Construct {
             'Object-level access is limited to the exports/ prefix: bundle keys contain request ids unknown at deploy time.',
         });
       }
-      if (spec.resources.includes('evidence:write')) {
+      if (spec.resources.includes('evidence:write') || spec.resources.includes('evidence:read')) {
         Validations.of(role).acknowledge({
           id: `AwsSolutions-IAM5[Resource::${bucket}/evidence/*]`,
           reason: 'Evidence objects are evidence/<requestId>.json: the request id is unknown at deploy time.',

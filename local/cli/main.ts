@@ -8,6 +8,7 @@ import {
   type SubmissionLedgerOptions,
   withSubmissionLedgerOptions,
 } from './commands/ledger';
+import { addReportCommands } from './commands/reports';
 import * as requests from './commands/requests';
 import * as serveCmd from './commands/serve';
 import * as simulatorCmd from './commands/simulator';
@@ -97,6 +98,7 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     );
 
   addLedgerCommands(program, common, run);
+  addReportCommands(program, common, run);
 
   common(program.command('health'))
     .description('check the Qualtrics connection: token, whoami, granted vs required scopes')

@@ -163,6 +163,12 @@ describe('each function reaches exactly what its catalog entry lists', () => {
           `s3:PutObject @ ${i.bucket}/evidence/*`,
           ...via('s3', ['kms:GenerateDataKey', 'kms:Decrypt']),
         ];
+      case 'evidence:read':
+        return [
+          `s3:GetObject @ ${i.bucket}/evidence/*`,
+          `s3:ListBucket @ ${i.bucket} if s3:prefix evidence/*`,
+          ...via('s3', ['kms:Decrypt']),
+        ];
       case 'qualtricsSecret:read':
         return [`secretsmanager:GetSecretValue @ ${i.secret}`];
       case 'stateMachines:start':

@@ -28,6 +28,8 @@ describe('matchRoute', () => {
     expect(matchRoute('POST', '/requests/search')).toEqual({ name: 'searchRequests' });
     expect(matchRoute('POST', `/requests/${ID}/extend`)).toEqual({ name: 'extendRequest', requestId: ID });
     expect(matchRoute('GET', '/records')).toEqual({ name: 'records' });
+    expect(matchRoute('GET', '/reports/metrics')).toEqual({ name: 'metrics' });
+    expect(matchRoute('GET', `/requests/${ID}/evidence`)).toEqual({ name: 'getEvidence', requestId: ID });
   });
 
   it('takes a literal segment before an id: /requests/search is never a request id', () => {

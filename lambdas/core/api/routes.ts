@@ -16,9 +16,11 @@ export const ROUTES = [
   { name: 'searchRequests', method: 'POST', path: '/requests/search' },
   { name: 'getRequest', method: 'GET', path: '/requests/{id}' },
   { name: 'getExport', method: 'GET', path: '/requests/{id}/export' },
+  { name: 'getEvidence', method: 'GET', path: '/requests/{id}/evidence' },
   { name: 'retryRequest', method: 'POST', path: '/requests/{id}/retry' },
   { name: 'extendRequest', method: 'POST', path: '/requests/{id}/extend' },
   { name: 'records', method: 'GET', path: '/records' },
+  { name: 'metrics', method: 'GET', path: '/reports/metrics' },
   { name: 'health', method: 'GET', path: '/health' },
 ] as const;
 

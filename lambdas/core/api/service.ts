@@ -8,8 +8,9 @@ import { exportPrefix, manifestKey } from '../tables';
 import type { WorkflowStarter } from '../workflow-starter';
 import { parseCreateRequest, parseExtensionRequest, parseSubjectSearch } from './body';
 import { ApiError, toErrorResponse } from './errors';
+import { readEvidence } from './evidence';
 import { type ApiRequest, type ApiResponse, csvResponse, jsonResponse } from './http';
-import { parseListQuery, parseRecordsQuery } from './ledger-query';
+import { parseListQuery, parseMetricsQuery, parseRecordsQuery } from './ledger-query';
 import { type MatchedRoute, matchRoute, type RouteName } from './routes';
 import { submitRequest } from './submit';
 
@@ -40,9 +41,10 @@ export type RequestStoreLike = Pick<
   | 'findBySubject'
   | 'records'
   | 'extend'
+  | 'metrics'
 >;
 
-/** Reads the bundle's manifest and signs links to its objects (the ExportWriter does both). */
+/** Reads the bundle's manifest and the deletion evidence, and signs links (the ExportWriter does all). */
 export interface BundleReader {
   readJson<T = unknown>(key: string): Promise<T | undefined>;
   presign(key: string, seconds: number): Promise<string>;
@@ -114,12 +116,16 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
         return searchRequests(req);
       case 'records':
         return records(req);
+      case 'metrics':
+        return metrics(req);
       case 'extendRequest':
         return extendRequest(req, matched.requestId!);
       case 'getRequest':
         return getRequest(matched.requestId!);
       case 'getExport':
         return getExport(matched.requestId!);
+      case 'getEvidence':
+        return jsonResponse(200, await readEvidence(deps, matched.requestId!));
       case 'retryRequest':
         return retryRequest(matched.requestId!, base);
       case 'health':
@@ -159,6 +165,11 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
       );
     }
     return csvResponse(200, csv, 'request-records.csv');
+  }
+
+  async function metrics(req: ApiRequest): Promise<ApiResponse> {
+    const { year } = parseMetricsQuery(req.query);
+    return jsonResponse(200, await deps.store.metrics(year));
   }
 
   async function extendRequest(req: ApiRequest, requestId: string): Promise<ApiResponse> {

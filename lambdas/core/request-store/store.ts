@@ -7,9 +7,12 @@ import {
   type Jurisdiction,
   type LedgerQuery,
   type LedgerRange,
+  metricsRange,
   parseInstant,
   type RequestOutcome,
   receivedAtProblem,
+  type YearMetrics,
+  yearMetrics,
 } from '../ledger';
 import { emailSha256, maskEmail, normalizeEmail } from '../privacy';
 import { type NewRequest, newRequest, REQUEST_STATUSES, validate } from '../request-contract';
@@ -202,6 +205,11 @@ export class RequestStore {
    */
   records(range: LedgerRange = {}): AsyncIterable<RequestSummary> {
     return ledgerRecords(this.table, range, this.table.now());
+  }
+
+  /** The metrics of the requests received in `year` (UTC), read from the byReceivedAt index. */
+  metrics(year: number): Promise<YearMetrics> {
+    return yearMetrics(year, this.records(metricsRange(year)));
   }
 
   /**

@@ -228,7 +228,8 @@ export async function extend(idArgument: string, o: CommonOptions & { reason: st
   });
 }
 
-async function withStore(o: CommonOptions, action: () => Promise<number>): Promise<number> {
+/** Runs `action` with the data dir's request store (no Qualtrics). */
+export async function withStore(o: CommonOptions, action: () => Promise<number>): Promise<number> {
   const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale, qualtrics: false });
   try {
     return await action();
@@ -238,14 +239,14 @@ async function withStore(o: CommonOptions, action: () => Promise<number>): Promi
 }
 
 /** The flags given, as the query string the HTTP API would receive. */
-function given(flags: Record<string, string | undefined>): QueryParameters {
+export function given(flags: Record<string, string | undefined>): QueryParameters {
   return Object.fromEntries(
     Object.entries(flags).flatMap(([name, value]) => (value === undefined ? [] : [[name, [value]]])),
   );
 }
 
 /** The HTTP API's 400 as exit 2, with the same message (it names the flag's rule, not its value). */
-function badInput<T>(parse: () => T): T {
+export function badInput<T>(parse: () => T): T {
   try {
     return parse();
   } catch (err) {
