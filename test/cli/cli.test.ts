@@ -117,6 +117,16 @@ describe('qualtrics-dsr against the built-in simulator', () => {
     expectNoEmail(r.stdout + r.stderr);
   });
 
+  it('delete --dry-run without --json says what would be erased, not what remains', async () => {
+    const r = await runCli(['delete', SEEDED_SUBJECT, '--dry-run', '--data-dir', dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('would be erased: 4 contact(s) (dry run: nothing was erased)');
+    expect(r.stdout).not.toContain('contacts remaining');
+    // Progress named the erasure it waited on (stderr is not a TTY here: one line per poll).
+    expect(r.stderr).toMatch(/waiting on Qualtrics: erasure \(dry run\) OP-[\w-]+: .*waited \d+s/);
+    expectNoEmail(r.stdout + r.stderr);
+  });
+
   it('delete completes only once Qualtrics confirms the erasure, and no contact remains', async () => {
     const r = await runCli(['delete', SEEDED_SUBJECT, '--json', '--data-dir', dataDir]);
     expect(r.code, r.stderr).toBe(0);
