@@ -39,7 +39,14 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/**
+ * The data dir and the bundles copied out of it hold personal data: everything the local runtime
+ * creates is its owner's only (files 0600, folders 0700; README "Files on disk").
+ */
+export const OWNER_ONLY_UMASK = 0o077;
+
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  process.umask(OWNER_ONLY_UMASK);
   const env = process.env;
   const dataDir = resolve(options.dataDir);
   const closers: Array<() => Promise<void>> = [];

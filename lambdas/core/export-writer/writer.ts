@@ -63,6 +63,8 @@ export const META_SHA256 = 'sha256';
 export const META_BYTES = 'bytes';
 
 const MAX_PRESIGN_SECONDS = 900;
+/** Modes of what `copyBundleTo` creates. */
+const OWNER_ONLY = { file: 0o600, dir: 0o700 } as const;
 /** CopyObject (used to stamp the metadata after a streamed upload) works up to 5 GiB. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
 const PART_SIZE = 5 * 1024 * 1024;
@@ -317,12 +319,13 @@ export class ExportWriter {
 
   /**
    * Copies the bundle to `<localDir>/<requestId>/` with the same relative names (streamed; each
-   * file appears under its name only once complete). Returns that directory.
+   * file appears under its name only once complete), its owner's only: files 0600, folders 0700
+   * (personal data). Returns that directory.
    */
   async copyBundleTo(requestId: string, localDir: string): Promise<string> {
     const prefix = exportPrefix(requestId);
     const target = resolve(localDir, requestId);
-    await mkdir(target, { recursive: true });
+    await mkdir(target, { recursive: true, mode: OWNER_ONLY.dir });
     const objects = await this.list(prefix);
     await mapLimit(objects, 4, async (o) => {
       const relative = o.key.slice(prefix.length);
@@ -333,10 +336,10 @@ export class ExportWriter {
       }
       const body = await this.getBody(o.key);
       if (!body) return; // deleted since the listing
-      await mkdir(dirname(dest), { recursive: true });
+      await mkdir(dirname(dest), { recursive: true, mode: OWNER_ONLY.dir });
       const partial = `${dest}.partial`;
       try {
-        await pipelineAsync(body, createWriteStream(partial));
+        await pipelineAsync(body, createWriteStream(partial, { mode: OWNER_ONLY.file }));
         await rename(partial, dest);
       } catch (e) {
         await rm(partial, { force: true });

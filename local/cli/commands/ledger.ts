@@ -197,7 +197,7 @@ export async function records(o: RecordsOptions): Promise<number> {
     if (o.out === undefined) {
       process.stdout.write(csv);
     } else {
-      writeFileSync(o.out, csv);
+      writeFileSync(o.out, csv, { mode: 0o600 });
       process.stderr.write(`${rows.length} request record(s) written to ${o.out}\n`);
     }
     return ExitCode.Ok;
