@@ -1,5 +1,5 @@
 import { dynamoDocumentClient } from '../../lambdas/core/aws-clients';
-import type { YearMetrics } from '../../lambdas/core/ledger';
+import type { MetricsRow, YearMetrics } from '../../lambdas/core/ledger';
 import type { RequestType } from '../../lambdas/core/request-contract';
 import { RequestStore } from '../../lambdas/core/request-store';
 
@@ -14,7 +14,7 @@ const DAY = 86_400_000;
 /** Last year (UTC): every receipt of the fixture has passed and is within the store's 400 days. */
 export const METRICS_YEAR = new Date().getUTCFullYear() - 1;
 
-interface Seeded {
+export interface SeededRequest {
   type: RequestType;
   receivedAt: string;
   /** Days until completion; 'failed' or an open status otherwise. */
@@ -22,7 +22,7 @@ interface Seeded {
 }
 
 const Y = METRICS_YEAR;
-const FIXTURE: Seeded[] = [
+export const METRICS_FIXTURE: SeededRequest[] = [
   // The first instant of the year counts in it.
   { type: 'access', receivedAt: `${Y}-01-01T00:00:00.000Z`, end: 6 },
   { type: 'access', receivedAt: `${Y}-03-01T10:00:00.000Z`, end: 2 },
@@ -74,11 +74,22 @@ export const EXPECTED_METRICS: Record<'last' | 'this', YearMetrics> = {
   },
 };
 
+/** The fixture's requests received in `year`, as the metrics read them (what the store's range gives). */
+export function metricsRowsOf(year: number): MetricsRow[] {
+  return METRICS_FIXTURE.filter((s) => s.receivedAt.startsWith(String(year))).map((s) => ({
+    type: s.type,
+    status: typeof s.end === 'number' ? 'COMPLETED' : s.end === 'failed' ? 'FAILED' : 'RUNNING',
+    receivedAt: s.receivedAt,
+    respondedAt:
+      typeof s.end === 'number' ? new Date(Date.parse(s.receivedAt) + s.end * DAY).toISOString() : null,
+  }));
+}
+
 /** Writes the fixture into the requests table the environment names (the local AWS applied). */
 export async function seedMetricsLedger(tableName: string): Promise<void> {
   let clock = Date.now();
   const store = new RequestStore({ doc: dynamoDocumentClient(), tableName, now: () => new Date(clock) });
-  for (const [i, s] of FIXTURE.entries()) {
+  for (const [i, s] of METRICS_FIXTURE.entries()) {
     clock = Date.parse(s.receivedAt);
     const { record } = await store.create({
       source: 'import',
