@@ -333,7 +333,10 @@ describe('access workflow', () => {
     expect(run.status).toBe('FAILED');
     const record = await w.record(requestId);
     expect(record.error?.code).toBe('QUALTRICS_AMBIGUOUS_CREATE');
-    expect(record.error?.message).toMatch(/not repeated/);
+    // What happened, what to check and what to do.
+    expect(record.error?.message).toMatch(/not sent again/);
+    expect(record.error?.message).toContain(requestId);
+    expect(record.error?.message).toMatch(/customer-data-requests.*submit the request again/);
     expect(w.sim.counters().bySubject[emailSha256(subject)]?.customerDataCreates ?? 0).toBe(0);
     expectNoEmail(serialized(run), subject);
   });

@@ -153,7 +153,7 @@ async function findOwnErasure(
     // Without the list of emails, a single-email erasure is the best match there is.
     return e.numEmailsRequested === undefined || e.numEmailsRequested === 1;
   });
-  if (candidates.length > 1) throw new AmbiguousCreateError('erasure', claimedAt);
+  if (candidates.length > 1) throw new AmbiguousCreateError('erasure', record.requestId, claimedAt);
   return candidates[0];
 }
 
