@@ -1,10 +1,10 @@
-import { Stack } from 'aws-cdk-lib';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { HandlerResource } from '../lambdas/catalog';
 import { REQUESTS_TABLE_INDEXES, type RequestsTableIndex } from '../lambdas/core/tables';
@@ -26,7 +26,7 @@ export interface GrantTargets {
   readonly secretResourceArns: readonly string[];
   readonly eventBus: IEventBus;
   /** The workflows; absent until they exist (functions are created before the state machines). */
-  readonly stateMachines?: readonly IStateMachine[];
+  readonly stateMachines?: readonly StateMachine[];
 }
 
 /** DynamoDB actions per catalog resource: exactly the operations the core issues (Get/Put/UpdateItem). */
@@ -42,6 +42,7 @@ export const DYNAMODB_ACTIONS = {
 export const INDEX_QUERIES = {
   'requestsTable:queryLedger': ['byReceivedAt', 'byStatus', 'bySubject'],
   'requestsTable:queryEmailsDue': ['byEmailForgetAt'],
+  'requestsTable:queryByStatus': ['byStatus'],
 } as const satisfies Partial<Record<HandlerResource, readonly RequestsTableIndex[]>>;
 
 export const S3_ACTIONS = {
@@ -99,8 +100,9 @@ export function statementsFor(
         break;
       case 'requestsTable:queryLedger':
       case 'requestsTable:queryEmailsDue':
+      case 'requestsTable:queryByStatus':
         allow(
-          resource === 'requestsTable:queryLedger' ? 'RequestsLedgerQuery' : 'RequestsEmailsDueQuery',
+          INDEX_QUERY_SIDS[resource],
           DYNAMODB_ACTIONS.requestsQuery,
           INDEX_QUERIES[resource].map(
             (index) => `${t.requestsTable.tableArn}/index/${REQUESTS_TABLE_INDEXES[index].name}`,
@@ -152,6 +154,14 @@ export function statementsFor(
           t.stateMachines.map((m) => m.stateMachineArn),
         );
         break;
+      case 'stateMachines:describeExecutions':
+        if (!t.stateMachines) break;
+        allow(
+          'DescribeWorkflowExecutions',
+          ['states:DescribeExecution'],
+          t.stateMachines.map((m) => executionsArnOf(stack, m)),
+        );
+        break;
       case 'events:put':
         allow('PutConnectorEvents', ['events:PutEvents'], [t.eventBus.eventBusArn]);
         break;
@@ -178,5 +188,21 @@ const SERVICE_SID: Record<KmsService, string> = {
 
 /** Grants of `resources` that concern the state machines only. */
 export function stateMachineResources(resources: readonly HandlerResource[]): HandlerResource[] {
-  return resources.filter((r) => r === 'stateMachines:start');
+  return resources.filter((r) => r === 'stateMachines:start' || r === 'stateMachines:describeExecutions');
+}
+
+const INDEX_QUERY_SIDS = {
+  'requestsTable:queryLedger': 'RequestsLedgerQuery',
+  'requestsTable:queryEmailsDue': 'RequestsEmailsDueQuery',
+  'requestsTable:queryByStatus': 'RequestsByStatusQuery',
+} as const satisfies Record<keyof typeof INDEX_QUERIES, string>;
+
+/** Every execution of `machine`: `arn:…:execution:<machine name>:*` (execution names are per request). */
+export function executionsArnOf(stack: Stack, machine: StateMachine): string {
+  return stack.formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `${machine.stateMachineName}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 }

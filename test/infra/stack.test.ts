@@ -456,7 +456,7 @@ describe('EventBridge', () => {
     });
   });
 
-  it('lets EventBridge invoke exactly the intake, connection-check, execution-ended and minimization functions', () => {
+  it('lets EventBridge invoke exactly the intake, connection-check, execution-ended and sweep functions', () => {
     const permissions = resourcesOfType(s.json, 'AWS::Lambda::Permission')
       .map(([, p]) => p)
       .filter((p) => p.Principal === 'events.amazonaws.com');
@@ -467,7 +467,7 @@ describe('EventBridge', () => {
         s.functionIds.intakeEvent,
         s.functionIds.connectionCheck,
         s.functionIds.executionEnded,
-        s.functionIds.forgetEmails,
+        s.functionIds.sweep,
       ].sort(),
     );
   });
@@ -496,9 +496,9 @@ describe('EventBridge', () => {
 });
 
 describe('alarms', () => {
-  it('alarms on failed executions, failed connection checks, Qualtrics 429s and dead letters, to the topic', () => {
+  it('alarms on failed executions, failed connection checks, Qualtrics 429s, overdue requests and dead letters, to the topic', () => {
     const alarms = resourcesOfType(s.json, 'AWS::CloudWatch::Alarm').map(([, p]) => p);
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(6);
     for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: s.id(s.stack.alarms.topic) }]);
     const text = JSON.stringify(alarms);
     for (const metric of [
@@ -506,6 +506,7 @@ describe('alarms', () => {
       'ExecutionsTimedOut',
       'ConnectionCheckFailed',
       'QualtricsThrottled',
+      'OverdueRequests',
     ]) {
       expect(text).toContain(`"MetricName":"${metric}"`);
     }

@@ -247,7 +247,7 @@ describe('access workflow', () => {
     expect(record.error?.message).toMatch(/customer-data job/);
     expect(record.timeline.map((t) => t.step)).toContain('CUSTOMER_DATA_JOB_FAILED');
     const published = w.published.filter((e) => e.detail.requestId === requestId);
-    expect(published.map((e) => [e.detailType, e.detail.errorCode])).toEqual([
+    expect(published.map((e) => [e.detailType, (e.detail as { errorCode?: string }).errorCode])).toEqual([
       ['Privacy Request Failed', 'QUALTRICS_JOB_FAILED'],
     ]);
     expectNoEmail(serialized(run), SEEDED_SUBJECT);

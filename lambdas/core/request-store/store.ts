@@ -31,6 +31,15 @@ import { forgetEmails, requireEmail } from './minimization';
 import { recordExpiry } from './retention';
 import { clip, scrubPii } from './scrub';
 import { toStatusDocument } from './status-document';
+import {
+  claimResumption,
+  clearDeadlineNotice,
+  type DeadlineNotice,
+  markDeadlineNotice,
+  openRequests,
+  unansweredDueBy,
+  unchangedSince,
+} from './sweep-writes';
 import { RequestTable, type RequestTableOptions, requestPk } from './table';
 import type {
   QualtricsJobKind,
@@ -230,6 +239,35 @@ export class RequestStore {
     return forgetEmails(this.table, this.table.now());
   }
 
+  /** Requests whose workflow should be running (RECEIVED, RUNNING, WAITING_ON_QUALTRICS), from `byStatus`. */
+  openRequests(): AsyncIterable<RequestSummary> {
+    return openRequests(this.table, this.table.now());
+  }
+
+  /** Requests not answered (open or FAILED) whose effective due date is at or before `by`. */
+  unansweredDueBy(by: Date): AsyncIterable<RequestSummary> {
+    return unansweredDueBy(this.table, by, this.table.now());
+  }
+
+  /**
+   * For the sweep: counts a resumption of `seen` (a record as read, still unchanged) and names its
+   * next execution; undefined when the record changed meanwhile or was resumed MAX_RESUMPTIONS
+   * times already (README "The sweep").
+   */
+  claimResumption(seen: RequestRecord): Promise<RequestRecord | undefined> {
+    return claimResumption(this.table, seen, this.table.now());
+  }
+
+  /** Marks a deadline warning sent for `dueAt` (once); the mark's time, or undefined when it was set. */
+  markDeadlineNotice(requestId: string, kind: DeadlineNotice, dueAt: string): Promise<string | undefined> {
+    return markDeadlineNotice(this.table, requestId, kind, dueAt, this.table.now());
+  }
+
+  /** Takes back the mark of a warning that could not be published, so the next sweep sends it. */
+  clearDeadlineNotice(requestId: string, kind: DeadlineNotice, at: string): Promise<void> {
+    return clearDeadlineNotice(this.table, requestId, kind, at);
+  }
+
   /** Moves to `status` and records the step. A terminal status is left only by `reopenForRetry`. */
   async transition(
     requestId: string,
@@ -378,9 +416,15 @@ export class RequestStore {
 
   /**
    * → FAILED with a reason. The message must be PII-free (the caller's job); the record's own
-   * email is scrubbed from it anyway. Failing a failed request keeps the first reason.
+   * email is scrubbed from it anyway. Failing a failed request keeps the first reason. With
+   * `unchangedSince` (the `updatedAt` the caller read), only a record nothing wrote since is failed
+   * (RequestStateError otherwise).
    */
-  async fail(requestId: string, error: RequestError): Promise<RequestRecord> {
+  async fail(
+    requestId: string,
+    error: RequestError,
+    options: { unchangedSince?: string } = {},
+  ): Promise<RequestRecord> {
     const current = await this.table.mustGetRecord(requestId);
     if (current.status === 'FAILED') return current;
     if (current.status === 'COMPLETED') throw new RequestStateError(requestId, current.status, 'fail');
@@ -396,6 +440,8 @@ export class RequestStore {
       appendToTimeline(timelineEntry(now, 'FAILED', `${reason.code}: ${reason.message}`)),
       notTerminal,
     ];
+    // Only if nothing wrote the record since the caller read it (the sweep judged what it saw).
+    if (options.unchangedSince !== undefined) parts.push(unchangedSince(options.unchangedSince));
     const updated = await this.table.updateRecord(requestId, 'fail', combine(...parts), now);
     if (updated) return updated;
     const after = await this.table.mustGetRecord(requestId);

@@ -102,6 +102,15 @@ export interface RequestRecord {
   /** When `email` was erased. */
   emailForgottenAt?: string;
 
+  // The sweep (README "The sweep").
+  /** How many times the sweep resumed the request after its workflow stopped without an outcome. */
+  resumptions?: number;
+  /** When the Due Soon event went out, and for which effective due date (an extension earns a new one). */
+  dueSoonNotifiedAt?: string;
+  dueSoonNotifiedFor?: string;
+  /** When the Overdue event went out. */
+  overdueNotifiedAt?: string;
+
   // Index keys (lambdas/core/tables.ts, REQUESTS_TABLE_INDEXES): only request records carry them.
   ledgerPartition?: string;
   receivedAtKey?: string;
