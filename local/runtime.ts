@@ -5,6 +5,7 @@ import { requestStoreFromEnv } from '../lambdas/core/request-store';
 import { startLocalAws } from './aws';
 import { portInUseError, unusableDirError } from './cli/local-faults';
 import { localConcurrencyFromEnv } from './engine/workflows';
+import { appendLocalEventsTo } from './events-log';
 import { SIMULATOR_CLIENT, type Simulator, startSimulator } from './simulator';
 
 /**
@@ -98,6 +99,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
       closers.push(() => aws.close());
       aws.applyEnv();
+      // The laptop's event bus: every event this process emits, one line each.
+      const stopEventLog = appendLocalEventsTo(dataDir);
+      closers.push(async () => stopEventLog());
       // Minimization (README "Retention") runs whenever the local runtime starts.
       await requestStoreFromEnv(env).forgetEmails();
     }

@@ -12,6 +12,7 @@ import { addReportCommands } from './commands/reports';
 import * as requests from './commands/requests';
 import * as serveCmd from './commands/serve';
 import * as simulatorCmd from './commands/simulator';
+import * as sweepCmd from './commands/sweep';
 import { CliError, ExitCode } from './exit-codes';
 
 /**
@@ -99,6 +100,12 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
 
   addLedgerCommands(program, common, run);
   addReportCommands(program, common, run);
+
+  common(program.command('sweep'))
+    .description(
+      'resume stalled requests, send due-soon and overdue events, erase the emails due (serve does this every 10 minutes)',
+    )
+    .action(async (o: CommonOptions) => run(async () => sweepCmd.sweepCommand(o)));
 
   common(program.command('health'))
     .description('check the Qualtrics connection: token, whoami, granted vs required scopes')

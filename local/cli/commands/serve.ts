@@ -2,6 +2,7 @@ import { setWorkflowStarter } from '../../../lambdas/core/workflow-starter';
 import { type BackgroundWorkflows, createBackgroundWorkflows } from '../../api/background-workflows';
 import { type ApiServer, startApiServer } from '../../api/server';
 import { startRuntime } from '../../runtime';
+import { scheduleSweeps } from '../../sweep';
 import { ExitCode } from '../exit-codes';
 import { portInUseError } from '../local-faults';
 
@@ -32,6 +33,9 @@ export async function serve(o: { dataDir: string; waitScale?: number; port: numb
     throw portInUseError(err, o.port);
   }
 
+  // Requests a stopped process left open are resumed now; deadlines are watched from here on.
+  const sweeps = scheduleSweeps(workflows, runtime.waitScale, (line) => process.stderr.write(`${line}\n`));
+
   process.stderr.write(
     [
       runtime.describe(),
@@ -56,6 +60,7 @@ export async function serve(o: { dataDir: string; waitScale?: number; port: numb
     process.on('SIGTERM', onSignal);
   });
   await server.close();
+  await sweeps.stop();
   const interrupted = await stopWorkflows(workflows);
   setWorkflowStarter(undefined);
   await runtime.close();
