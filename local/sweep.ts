@@ -60,7 +60,9 @@ export function scheduleSweeps(
         const line = describeSweep(result);
         if (line) report(line);
       })
-      .catch((err: unknown) => report(`sweep failed: ${(err as Error)?.name ?? 'Error'}; the next one tries again`))
+      .catch((err: unknown) =>
+        report(`sweep failed: ${(err as Error)?.name ?? 'Error'}; the next one tries again`),
+      )
       .finally(() => {
         current = undefined;
       });
