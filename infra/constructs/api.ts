@@ -16,6 +16,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
 import { extensionRequest, subjectSearch } from '../../lambdas/core/api/body';
+import { batchSubmission, bulkRetryRequest } from '../../lambdas/core/api/bulk';
 import { LIST_PARAMETERS, METRICS_PARAMETERS, RECORDS_PARAMETERS } from '../../lambdas/core/api/ledger-query';
 import { ROUTES, type RouteName } from '../../lambdas/core/api/routes';
 import { requestSubmission } from '../../lambdas/core/request-contract';
@@ -131,6 +132,9 @@ export class PrivacyApi extends Construct {
       },
       searchRequests: { id: 'SearchRequestsModel', name: 'SearchPrivacyRequests', schema: subjectSearch },
       extendRequest: { id: 'ExtendRequestModel', name: 'ExtendPrivacyRequest', schema: extensionRequest },
+      // Each submission is checked by the handler on its own: one bad item must not refuse the batch.
+      submitBatch: { id: 'SubmitBatchModel', name: 'SubmitPrivacyRequestBatch', schema: batchSubmission },
+      retryFailed: { id: 'RetryFailedModel', name: 'RetryFailedPrivacyRequests', schema: bulkRetryRequest },
     };
     const models: Partial<Record<RouteName, Model>> = {};
     const rules: string[] = [];

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { MAX_BODY_BYTES } from '../../lambdas/core/api/http';
-import { routeResource } from '../../lambdas/core/api/routes';
+import { maxBodyBytesOf, routeResource } from '../../lambdas/core/api/routes';
 import { handler as apiHandler } from '../../lambdas/handlers/api';
 
 /**
@@ -99,12 +98,13 @@ function clientErrorAnswer(code: string | undefined): [number, string, string, s
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, handler: ApiHandler): Promise<void> {
+  const limit = maxBodyBytesOf(req.method ?? 'GET', req.url ?? '/');
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-    return tooLarge(req, res);
+  if (declared !== undefined && Number(declared) > limit) {
+    return tooLarge(req, res, limit);
   }
-  const body = await readBody(req);
-  if (body === 'too-large') return tooLarge(req, res);
+  const body = await readBody(req, limit);
+  if (body === 'too-large') return tooLarge(req, res, limit);
   const event = toProxyEvent(req, body);
   const result = await handler(event, lambdaContext());
   const headers: Record<string, string> = {};
@@ -116,13 +116,13 @@ async function serve(req: IncomingMessage, res: ServerResponse, handler: ApiHand
   res.end(payload);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > limit) {
         req.off('data', onData);
         chunks.length = 0;
         resolve('too-large');
@@ -137,7 +137,7 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
 }
 
 /** 413 at once; what the client still sends is drained (so it can read the answer) up to a cap. */
-function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
   let discarded = 0;
   req.on('data', (chunk: Buffer) => {
     discarded += chunk.length;
@@ -150,7 +150,7 @@ function tooLarge(req: IncomingMessage, res: ServerResponse): void {
     {
       error: {
         code: 'PAYLOAD_TOO_LARGE',
-        message: `the request body must be at most ${MAX_BODY_BYTES} bytes`,
+        message: `the request body must be at most ${limit} bytes`,
       },
     },
     { connection: 'close' },

@@ -10,6 +10,18 @@ export {
   subjectSearch,
   validateCreateRequest,
 } from './body';
+export {
+  type BatchItemResult,
+  type BatchSubmission,
+  type BulkRetryRequest,
+  type BulkRetryResult,
+  batchSubmission,
+  bulkRetryRequest,
+  MAX_BATCH_REQUESTS,
+  MAX_BULK_RETRIES,
+  retryFailed,
+  submitBatch,
+} from './bulk';
 export { ApiError, inputErrorCode, isInputError, type MappedError, toErrorResponse } from './errors';
 export {
   type ApiErrorBody,
@@ -18,6 +30,7 @@ export {
   csvResponse,
   headerValue,
   jsonResponse,
+  MAX_BATCH_BODY_BYTES,
   MAX_BODY_BYTES,
   type QueryParameters,
 } from './http';
@@ -28,7 +41,15 @@ export {
   parseRecordsQuery,
   RECORDS_PARAMETERS,
 } from './ledger-query';
-export { type MatchedRoute, matchRoute, ROUTES, type Route, type RouteName, routeResource } from './routes';
+export {
+  type MatchedRoute,
+  matchRoute,
+  maxBodyBytesOf,
+  ROUTES,
+  type Route,
+  type RouteName,
+  routeResource,
+} from './routes';
 export {
   type AcceptedRequest,
   type ApiDeps,

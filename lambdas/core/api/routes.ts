@@ -1,5 +1,6 @@
 import { normalizeRequestId } from '../request-contract';
 import { ApiError, badRequest } from './errors';
+import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES } from './http';
 
 /**
  * The routes of the HTTP API (README "HTTP API"), defined once: the handler matches requests
@@ -14,6 +15,8 @@ export const ROUTES = [
   { name: 'createRequest', method: 'POST', path: '/requests' },
   { name: 'listRequests', method: 'GET', path: '/requests' },
   { name: 'searchRequests', method: 'POST', path: '/requests/search' },
+  { name: 'submitBatch', method: 'POST', path: '/requests/batch', maxBodyBytes: MAX_BATCH_BODY_BYTES },
+  { name: 'retryFailed', method: 'POST', path: '/requests/retry' },
   { name: 'getRequest', method: 'GET', path: '/requests/{id}' },
   { name: 'getExport', method: 'GET', path: '/requests/{id}/export' },
   { name: 'getEvidence', method: 'GET', path: '/requests/{id}/evidence' },
@@ -31,6 +34,19 @@ export interface MatchedRoute {
   name: RouteName;
   /** The request id of `/requests/{id}…` routes, lower-cased. */
   requestId?: string;
+}
+
+/** The largest body `method path` accepts: MAX_BODY_BYTES, or its route's own limit. */
+export function maxBodyBytesOf(method: string, path: string): number {
+  let segments: string[];
+  try {
+    segments = path.split('?')[0]!.slice(1).split('/').map(decodeURIComponent);
+  } catch {
+    return MAX_BODY_BYTES;
+  }
+  const resource = routeResource(segments);
+  const route = ROUTES.find((r) => r.path === resource && r.method === method.toUpperCase());
+  return route && 'maxBodyBytes' in route ? route.maxBodyBytes : MAX_BODY_BYTES;
 }
 
 /** The `{id}` segment of a route's path. */

@@ -6,10 +6,17 @@ import { EmailForgottenError, type LedgerPage, type RequestStore, toStatusDocume
 import type { RequestRecord, RequestSummary, RequestType } from '../request-store/types';
 import { exportPrefix, manifestKey } from '../tables';
 import type { WorkflowStarter } from '../workflow-starter';
-import { parseCreateRequest, parseExtensionRequest, parseSubjectSearch } from './body';
+import {
+  parseCreateRequest,
+  parseExtensionRequest,
+  parseSubjectSearch,
+  readJsonBody,
+  validateBody,
+} from './body';
+import { batchSubmission, bulkRetryRequest, retryFailed, submitBatch } from './bulk';
 import { ApiError, toErrorResponse } from './errors';
 import { readEvidence } from './evidence';
-import { type ApiRequest, type ApiResponse, csvResponse, jsonResponse } from './http';
+import { type ApiRequest, type ApiResponse, csvResponse, jsonResponse, MAX_BATCH_BODY_BYTES } from './http';
 import { parseListQuery, parseMetricsQuery, parseRecordsQuery } from './ledger-query';
 import { type MatchedRoute, matchRoute, type RouteName } from './routes';
 import { submitRequest } from './submit';
@@ -114,6 +121,10 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
         return listRequests(req);
       case 'searchRequests':
         return searchRequests(req);
+      case 'submitBatch':
+        return submitBatchRoute(req);
+      case 'retryFailed':
+        return retryFailedRoute(req, base);
       case 'records':
         return records(req);
       case 'metrics':
@@ -137,6 +148,18 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     const input = parseCreateRequest(req);
     const { record, status } = await submitRequest(deps, { ...input, source: 'api' });
     return accepted(record.requestId, record.type, status, base);
+  }
+
+  /** `POST /requests/batch` (README "Bulk"): one result per submission, by index. */
+  async function submitBatchRoute(req: ApiRequest): Promise<ApiResponse> {
+    const { requests } = validateBody(batchSubmission, readJsonBody(req, MAX_BATCH_BODY_BYTES));
+    return jsonResponse(200, { results: await submitBatch(deps, requests, 'api') });
+  }
+
+  /** `POST /requests/retry` (README "Bulk"): the FAILED requests that match, each as its own retry. */
+  async function retryFailedRoute(req: ApiRequest, base: string): Promise<ApiResponse> {
+    const filter = validateBody(bulkRetryRequest, readJsonBody(req));
+    return jsonResponse(200, await retryFailed(deps.store, filter, (id) => retryRequest(id, base)));
   }
 
   async function listRequests(req: ApiRequest): Promise<ApiResponse> {
