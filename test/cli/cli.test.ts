@@ -160,7 +160,7 @@ describe('qualtrics-dsr against the built-in simulator', () => {
     [['status', '00000000-0000-4000-8000-000000000000'], /unknown request id/],
     [['bogus'], /unknown command/],
     [['access', SEEDED_SUBJECT, '--no-such-flag'], /unknown option/],
-    [['access'], /missing required argument/],
+    [['access'], /give the subject's email, or --email-file FILE/],
     [['access', SEEDED_SUBJECT, '--wait-scale', '-1'], /--wait-scale must be a positive number/],
     [['serve', '--port', '99999'], /port number/],
   ])('bad input %j → exit 2 with a one-line reason, nothing recorded', async (args, reason) => {

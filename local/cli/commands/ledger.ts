@@ -26,6 +26,7 @@ import {
 } from '../../../lambdas/core/request-store';
 import { workflowDeps } from '../../../lambdas/core/workflow/deps';
 import { startRuntime } from '../../runtime';
+import { type EmailFileOption, emailFrom, withEmailFileOption } from '../email-input';
 import { CliError, ExitCode } from '../exit-codes';
 import type { CommonOptions } from '../main';
 
@@ -123,9 +124,13 @@ export function addLedgerCommands(program: Command, common: Common, run: Run): v
     .addOption(new Option('--csv', 'print the records CSV of the requests listed').conflicts('json'))
     .action(async (o: ListOptions) => run(async () => list(o)));
 
-  common(program.command('find').argument('<email>', "the data subject's email (never printed)"))
+  withEmailFileOption(
+    common(program.command('find').argument('[email]', "the data subject's email (never printed)")),
+  )
     .description("every request for a subject (matched on the email's hash), newest receipt first")
-    .action(async (email: string, o: CommonOptions) => run(async () => find(email, o)));
+    .action(async (email: string | undefined, o: CommonOptions & EmailFileOption) =>
+      run(async () => find(emailFrom(email, o), o)),
+    );
 
   common(program.command('records'), { json: false })
     .description('the request records as CSV (date, nature, manner, response; no email)')

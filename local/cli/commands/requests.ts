@@ -68,7 +68,7 @@ async function submit(
  * A token and `whoami` before anything is recorded, so wrong credentials or an unreachable
  * Qualtrics end with exit 3 naming the setting, not with a FAILED request.
  */
-async function preflight(runtime: Runtime): Promise<void> {
+export async function preflight(runtime: Runtime): Promise<void> {
   try {
     const { api } = await workflowDeps().qualtrics();
     await api.whoami();
