@@ -2,10 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dynamoDocumentClient } from '../../lambdas/core/aws-clients';
-import { RequestStore } from '../../lambdas/core/request-store';
-import { startLocalAws } from '../../local/aws';
-import { runCli } from './run-cli';
+import type { RequestStore } from '../../lambdas/core/request-store';
+import { runCli, withDataDirStore } from './run-cli';
 
 /**
  * Bulk on the CLI as a user runs it (README "Bulk"): `import FILE.csv` (RFC 4180 with a BOM and
@@ -25,15 +23,7 @@ const file = (name: string, text: string) => {
   return path;
 };
 
-async function withStore<T>(use: (store: RequestStore) => Promise<T>): Promise<T> {
-  const aws = await startLocalAws({ dataDir });
-  aws.applyEnv();
-  try {
-    return await use(new RequestStore({ doc: dynamoDocumentClient(), tableName: aws.names.requestsTable }));
-  } finally {
-    await aws.close();
-  }
-}
+const withStore = <T>(use: (store: RequestStore) => Promise<T>): Promise<T> => withDataDirStore(dataDir, use);
 
 const recorded = () => withStore(async (store) => (await store.list({ limit: 500 })).requests);
 

@@ -6,12 +6,11 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoDocumentClient } from '../../lambdas/core/aws-clients';
 import { emailSha256 } from '../../lambdas/core/privacy';
-import { RequestStore, requestPk } from '../../lambdas/core/request-store';
-import { startLocalAws } from '../../local/aws';
+import { type RequestStore, requestPk } from '../../lambdas/core/request-store';
 import { EVENTS_FILE } from '../../local/events-log';
 import { connectorEnvFor, type Simulator, startSimulator } from '../../local/simulator';
 import { pollStatus } from '../api/harness';
-import { BIN, cleanEnv, runCli } from './run-cli';
+import { BIN, cleanEnv, runCli, withDataDirStore } from './run-cli';
 
 /**
  * The sweep on the laptop with the real local engine (README "The sweep", "Events"): `sweep`
@@ -42,16 +41,8 @@ const cli = (...args: string[]) =>
   runCli([...args, '--data-dir', dataDir, '--wait-scale', String(SCALE)], env);
 
 /** Opens the data dir in this process (no CLI may run meanwhile). */
-async function withStore<T>(use: (store: RequestStore, table: string) => Promise<T>): Promise<T> {
-  const aws = await startLocalAws({ dataDir });
-  aws.applyEnv();
-  try {
-    const table = aws.names.requestsTable;
-    return await use(new RequestStore({ doc: dynamoDocumentClient(), tableName: table }), table);
-  } finally {
-    await aws.close();
-  }
-}
+const withStore = <T>(use: (store: RequestStore, table: string) => Promise<T>): Promise<T> =>
+  withDataDirStore(dataDir, use);
 
 interface SweepJson {
   resumed: string[];

@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeExecutionCommand,
   ExecutionDoesNotExist,
@@ -9,6 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAws, startLocalAws } from '../../../local/aws';
+import { localDynamoClient } from '../../../test/support/dynalite';
 import type { DeadlineEventDetail, DsrEvent, EventPublisher } from '../events';
 import { MAX_RESUMPTIONS, RequestStore } from '../request-store';
 import { StepFunctionsStarter } from '../workflow-starter';
@@ -44,11 +45,7 @@ const events: EventPublisher = {
 
 beforeAll(async () => {
   aws = await startLocalAws();
-  client = new DynamoDBClient({
-    endpoint: aws.dynamoEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  client = localDynamoClient(aws.dynamoEndpoint);
   store = new RequestStore({
     doc: DynamoDBDocumentClient.from(client),
     tableName: aws.names.requestsTable,
