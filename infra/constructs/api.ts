@@ -18,7 +18,7 @@ import type { z } from 'zod';
 import { extensionRequest, subjectSearch } from '../../lambdas/core/api/body';
 import { batchSubmission, bulkRetryRequest } from '../../lambdas/core/api/bulk';
 import { LIST_PARAMETERS, METRICS_PARAMETERS, RECORDS_PARAMETERS } from '../../lambdas/core/api/ledger-query';
-import { ROUTES, type RouteName } from '../../lambdas/core/api/routes';
+import { type RouteName, SHARED_ROUTES } from '../../lambdas/core/api/routes';
 import { requestSubmission } from '../../lambdas/core/request-contract';
 import { describeModel, requestModelSchema } from './request-model';
 
@@ -41,8 +41,11 @@ export const DEFAULT_THROTTLING = { rateLimit: 10, burstLimit: 20 } as const;
 /** The `POST /requests` model's name (and its schema's title). */
 export const CREATE_REQUEST_MODEL_NAME = 'CreatePrivacyRequest';
 
-/** The routes of the HTTP API (lambdas/core/api/routes.ts), all IAM-authorized (SigV4). */
-export const API_ROUTES = ROUTES.map(({ method, path }) => ({ method, path }));
+/**
+ * The routes of the HTTP API (lambdas/core/api/routes.ts) but the local-only ones (the operator
+ * page), all IAM-authorized (SigV4).
+ */
+export const API_ROUTES = SHARED_ROUTES.map(({ method, path }) => ({ method, path }));
 
 /** The query parameters API Gateway passes on (all optional; the handler checks their values). */
 const QUERY_PARAMETERS: Partial<Record<RouteName, readonly string[]>> = {
@@ -138,7 +141,7 @@ export class PrivacyApi extends Construct {
     };
     const models: Partial<Record<RouteName, Model>> = {};
     const rules: string[] = [];
-    for (const route of ROUTES) {
+    for (const route of SHARED_ROUTES) {
       const body = bodies[route.name];
       if (!body) continue;
       const schema = requestModelSchema(body.schema, body.name);
@@ -164,7 +167,7 @@ export class PrivacyApi extends Construct {
       validateRequestParameters: true,
     });
     const integration = new LambdaIntegration(props.handler, { allowTestInvoke: false });
-    for (const route of ROUTES) {
+    for (const route of SHARED_ROUTES) {
       const model = models[route.name];
       const parameters: Record<string, boolean> = {};
       if (route.path.includes('{id}')) parameters['method.request.path.id'] = true;

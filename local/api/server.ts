@@ -2,13 +2,25 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { maxBodyBytesOf, routeResource } from '../../lambdas/core/api/routes';
+import type { ApiResponse } from '../../lambdas/core/api/http';
+import {
+  isLocalOnlyRoute,
+  type LocalOnlyRouteName,
+  matchRoute,
+  maxBodyBytesOf,
+  type RouteName,
+  routeResource,
+} from '../../lambdas/core/api/routes';
 import { handler as apiHandler } from '../../lambdas/handlers/api';
+import { refuseForeignCaller } from './caller-guard';
+import { operatorPageResponse } from './operator-page';
 
 /**
  * The local HTTP API of `serve`: node:http on loopback, each request turned into the API Gateway
  * REST proxy event AWS would deliver and handed to the same `api` Lambda handler. The 64 KiB body
- * limit is enforced while reading, so an oversized body is never buffered.
+ * limit is enforced while reading, so an oversized body is never buffered. Before anything is
+ * read, a caller that is not this machine's own client is refused (caller-guard.ts); the routes
+ * the route table marks local-only (the operator page) are answered here, not by the handler.
  */
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -29,6 +41,11 @@ export interface ApiServer {
 }
 
 const STAGE = 'local';
+
+/** The local-only routes of the route table, and what answers each. */
+const LOCAL_ROUTES: Record<LocalOnlyRouteName, () => ApiResponse> = {
+  operatorPage: operatorPageResponse,
+};
 /** Past the limit, what a client is still sending is read and dropped up to here, then cut off. */
 const MAX_DISCARD_BYTES = 1024 * 1024;
 
@@ -37,9 +54,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   if (host !== '127.0.0.1') throw new Error('the local API listens on 127.0.0.1 only');
   const handler: ApiHandler = options.handler ?? ((event, context) => apiHandler(event, context));
   const sockets = new Set<Socket>();
+  let port = 0; // known once listening; no request arrives before
 
   const server = createServer((req, res) => {
-    serve(req, res, handler).catch(() => {
+    serve(req, res, handler, port).catch(() => {
       if (!res.headersSent)
         send(res, 500, { error: { code: 'INTERNAL_ERROR', message: 'the request could not be processed' } });
       else res.destroy();
@@ -71,7 +89,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
@@ -97,7 +115,16 @@ function clientErrorAnswer(code: string | undefined): [number, string, string, s
   return [400, 'Bad Request', 'BAD_REQUEST', 'malformed HTTP request'];
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, handler: ApiHandler): Promise<void> {
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: ApiHandler,
+  port: number,
+): Promise<void> {
+  const refusal = refuseForeignCaller(req.method ?? 'GET', req.rawHeaders, port);
+  if (refusal) {
+    return refuse(req, res, refusal.status, { error: { code: refusal.code, message: refusal.message } });
+  }
   const limit = maxBodyBytesOf(req.method ?? 'GET', req.url ?? '/');
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
@@ -105,8 +132,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, handler: ApiHand
   }
   const body = await readBody(req, limit);
   if (body === 'too-large') return tooLarge(req, res, limit);
-  const event = toProxyEvent(req, body);
-  const result = await handler(event, lambdaContext());
+  const result: APIGatewayProxyResult =
+    localRoute(req) ?? (await handler(toProxyEvent(req, body), lambdaContext()));
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
   const payload = result.isBase64Encoded
@@ -136,25 +163,38 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
   });
 }
 
+/** The answer of a local-only route, or undefined for the handler's routes (and for errors: it answers them). */
+function localRoute(req: IncomingMessage): ApiResponse | undefined {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  let name: RouteName;
+  try {
+    name = matchRoute(req.method ?? 'GET', q < 0 ? url : url.slice(0, q)).name;
+  } catch {
+    return undefined;
+  }
+  return isLocalOnlyRoute(name) ? LOCAL_ROUTES[name]() : undefined;
+}
+
 /** 413 at once; what the client still sends is drained (so it can read the answer) up to a cap. */
 function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  refuse(req, res, 413, {
+    error: {
+      code: 'PAYLOAD_TOO_LARGE',
+      message: `the request body must be at most ${limit} bytes`,
+    },
+  });
+}
+
+/** An answer before the body is read: what the client still sends is drained up to a cap, then cut off. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
   let discarded = 0;
   req.on('data', (chunk: Buffer) => {
     discarded += chunk.length;
     if (discarded > MAX_DISCARD_BYTES) req.socket.destroy();
   });
   req.resume();
-  send(
-    res,
-    413,
-    {
-      error: {
-        code: 'PAYLOAD_TOO_LARGE',
-        message: `the request body must be at most ${limit} bytes`,
-      },
-    },
-    { connection: 'close' },
-  );
+  send(res, status, body, { connection: 'close' });
 }
 
 function send(

@@ -295,7 +295,7 @@ export const CASES: Case[] = [
     code: 'METHOD_NOT_ALLOWED',
   },
   { name: 'unknown route', method: 'GET', path: '/admin', status: 404, code: 'NOT_FOUND' },
-  { name: 'root', method: 'GET', path: '/', status: 404, code: 'NOT_FOUND' },
+  { name: 'POST to the operator page', path: '/', json: {}, status: 405, code: 'METHOD_NOT_ALLOWED' },
   {
     name: 'POST to a request id',
     path: `/requests/${ID}`,

@@ -58,6 +58,10 @@ describe('qualtrics-dsr serve', () => {
     try {
       expect(s.output()).toMatch(/Qualtrics: the built-in simulator/);
       expect((await fetch(`${s.url}/health`)).status).toBe(200);
+      expect(s.output()).toContain(`Operator page: ${s.url}/`);
+      const page = await fetch(`${s.url}/`);
+      expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+      expect(await page.text()).toContain('<title>qualtrics-dsr');
       const res = await fetch(`${s.url}/requests`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -10,7 +10,7 @@ import { API_ROUTES, DEFAULT_THROTTLING } from '../../infra/constructs/api';
 import { ACCESS_LOG_RETENTION_DAYS } from '../../infra/constructs/storage';
 import { SECRET_PLACEHOLDER_CLIENT_ID, SECRET_PLACEHOLDER_DATACENTER } from '../../infra/stack';
 import { HANDLER_NAMES, HANDLERS, type HandlerName, type HandlerSpec } from '../../lambdas/catalog';
-import { LIST_PARAMETERS, RECORDS_PARAMETERS } from '../../lambdas/core/api';
+import { isLocalOnlyRoute, LIST_PARAMETERS, RECORDS_PARAMETERS, ROUTES } from '../../lambdas/core/api';
 import { originFromEnv } from '../../lambdas/core/config';
 import { ErrorNames, QualtricsError } from '../../lambdas/core/errors';
 import { requestSubmission } from '../../lambdas/core/request-contract';
@@ -353,6 +353,17 @@ describe('REST API', () => {
       const integration = resolve(p.Integration) as { Type: string; Uri: string };
       expect(integration.Type).toBe('AWS_PROXY');
       expect(integration.Uri).toContain(`<${s.functionIds.api}.Arn>`);
+    }
+  });
+
+  it('builds no local-only route: the operator page (GET /) is served by `serve` alone', () => {
+    const localOnly = ROUTES.filter((r) => isLocalOnlyRoute(r.name)).map((r) => `${r.method} ${r.path}`);
+    expect(localOnly).toEqual(['GET /']);
+    expect(API_ROUTES.map((r) => `${r.method} ${r.path}`)).not.toContain('GET /');
+    expect(API_ROUTES).toHaveLength(ROUTES.length - localOnly.length);
+    // Every method hangs off a resource of ours; none off the API's root (`/`).
+    for (const [, p] of resourcesOfType(s.json, 'AWS::ApiGateway::Method')) {
+      expect((p.ResourceId as { Ref?: string }).Ref).toEqual(expect.any(String));
     }
   });
 

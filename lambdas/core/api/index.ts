@@ -42,6 +42,8 @@ export {
   RECORDS_PARAMETERS,
 } from './ledger-query';
 export {
+  isLocalOnlyRoute,
+  type LocalOnlyRouteName,
   type MatchedRoute,
   matchRoute,
   maxBodyBytesOf,
@@ -49,6 +51,7 @@ export {
   type Route,
   type RouteName,
   routeResource,
+  SHARED_ROUTES,
 } from './routes';
 export {
   type AcceptedRequest,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './errors';
-import { matchRoute, routeResource } from './routes';
+import { isLocalOnlyRoute, matchRoute, ROUTES, routeResource, SHARED_ROUTES } from './routes';
 
 const ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 
@@ -30,6 +30,15 @@ describe('matchRoute', () => {
     expect(matchRoute('GET', '/records')).toEqual({ name: 'records' });
     expect(matchRoute('GET', '/reports/metrics')).toEqual({ name: 'metrics' });
     expect(matchRoute('GET', `/requests/${ID}/evidence`)).toEqual({ name: 'getEvidence', requestId: ID });
+    expect(matchRoute('GET', '/')).toEqual({ name: 'operatorPage' });
+  });
+
+  it('marks the operator page local-only, and no other route', () => {
+    expect(isLocalOnlyRoute('operatorPage')).toBe(true);
+    expect(SHARED_ROUTES.map((r) => r.name)).toEqual(
+      ROUTES.map((r) => r.name).filter((name) => name !== 'operatorPage'),
+    );
+    expect(failure('POST', '/')).toEqual([405, 'METHOD_NOT_ALLOWED']);
   });
 
   it('takes a literal segment before an id: /requests/search is never a request id', () => {
@@ -41,7 +50,7 @@ describe('matchRoute', () => {
   });
 
   it('answers 404, 405 or 400, and never resolves a traversal', () => {
-    expect(failure('GET', '/')).toEqual([404, 'NOT_FOUND']);
+    expect(failure('GET', '/nothing')).toEqual([404, 'NOT_FOUND']);
     expect(failure('GET', '/requests/../health')).toEqual([404, 'NOT_FOUND']);
     expect(failure('GET', `/requests/${ID}/../../etc/passwd`)).toEqual([404, 'NOT_FOUND']);
     expect(failure('GET', 'requests')).toEqual([404, 'NOT_FOUND']);

@@ -5,7 +5,9 @@ import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES } from './http';
 /**
  * The routes of the HTTP API (README "HTTP API"), defined once: the handler matches requests
  * against them, API Gateway's resources and methods are made from them (infra/constructs/api.ts),
- * and the local server names the resource a path hits with them (local/api/server.ts). Requests
+ * and the local server names the resource a path hits with them (local/api/server.ts). A route
+ * marked `localOnly` is served by the local server alone (`serve`): API Gateway never builds it,
+ * and the handler answers it 404. Requests
  * are matched on the path the client sent, segment by segment. Paths are never normalized: `..` is
  * just a segment no route has, and an id is a UUID or nothing, so no path can reach anything but
  * these routes.
@@ -25,10 +27,21 @@ export const ROUTES = [
   { name: 'records', method: 'GET', path: '/records' },
   { name: 'metrics', method: 'GET', path: '/reports/metrics' },
   { name: 'health', method: 'GET', path: '/health' },
+  // The operator page (README "The operator page"): an HTML page for a person on this machine.
+  { name: 'operatorPage', method: 'GET', path: '/', localOnly: true },
 ] as const;
 
 export type Route = (typeof ROUTES)[number];
 export type RouteName = Route['name'];
+export type LocalOnlyRoute = Extract<Route, { localOnly: true }>;
+export type LocalOnlyRouteName = LocalOnlyRoute['name'];
+
+export function isLocalOnlyRoute(name: RouteName): name is LocalOnlyRouteName {
+  return ROUTES.some((r) => r.name === name && 'localOnly' in r && r.localOnly);
+}
+
+/** The routes API Gateway serves (every route but the local-only ones). */
+export const SHARED_ROUTES = ROUTES.filter((r) => !isLocalOnlyRoute(r.name));
 
 export interface MatchedRoute {
   name: RouteName;

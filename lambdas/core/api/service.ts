@@ -18,7 +18,7 @@ import { ApiError, toErrorResponse } from './errors';
 import { readEvidence } from './evidence';
 import { type ApiRequest, type ApiResponse, csvResponse, jsonResponse, MAX_BATCH_BODY_BYTES } from './http';
 import { parseListQuery, parseMetricsQuery, parseRecordsQuery } from './ledger-query';
-import { type MatchedRoute, matchRoute, type RouteName } from './routes';
+import { isLocalOnlyRoute, type MatchedRoute, matchRoute, type RouteName } from './routes';
 import { submitRequest } from './submit';
 
 /**
@@ -114,7 +114,11 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
 
   async function route(req: ApiRequest, matched: MatchedRoute): Promise<ApiResponse> {
     const base = req.basePath ?? '';
-    switch (matched.name) {
+    const name = matched.name;
+    // The local server answers these itself; here (API Gateway never routes them) they do not exist.
+    if (isLocalOnlyRoute(name))
+      throw new ApiError(404, 'NOT_FOUND', 'no such route (served by `serve` only)');
+    switch (name) {
       case 'createRequest':
         return createRequest(req, base);
       case 'listRequests':

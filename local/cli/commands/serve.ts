@@ -40,6 +40,7 @@ export async function serve(o: { dataDir: string; waitScale?: number; port: numb
     [
       runtime.describe(),
       `Local API listening on ${server.url} (127.0.0.1 only, no authentication)`,
+      `Operator page: ${server.url}/ (open it in a browser on this machine)`,
       `  POST ${server.url}/requests              {"type":"access"|"deletion","email", "dryRun"?, "idempotencyKey"?}`,
       `  GET  ${server.url}/requests/{id}         status document`,
       `  GET  ${server.url}/requests/{id}/export  presigned links to the bundle`,
