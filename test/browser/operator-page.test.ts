@@ -107,6 +107,14 @@ const shownIds = () =>
     .locator('#request-rows tr[data-request-id]')
     .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-request-id')));
 
+/** Clicks a row's Timeline button, as a person would, and waits for its details. */
+async function openTimeline(id: string): Promise<void> {
+  await row(id)
+    .getByRole('button', { name: /Timeline/ })
+    .click();
+  await page.waitForSelector(`#detail-title:has-text("${id}")`);
+}
+
 /** Sets a filter and waits for the table to be redrawn from the API's answer. */
 async function filter(name: 'status' | 'type' | 'overdue', value: string): Promise<void> {
   const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/requests');
@@ -218,10 +226,7 @@ describe.skipIf(!haveChromium)('the operator page in Chromium', () => {
   });
 
   it("opens a request's timeline", async () => {
-    await row(ids.completed)
-      .getByRole('button', { name: /Timeline/ })
-      .click();
-    await page.waitForSelector(`#detail-title:has-text("${ids.completed}")`);
+    await openTimeline(ids.completed);
     expect(await page.locator('#detail').isVisible()).toBe(true);
     const steps = await page.locator('#timeline .step').allInnerTexts();
     expect(steps[0]).toBe('RECEIVED');
@@ -235,10 +240,7 @@ describe.skipIf(!haveChromium)('the operator page in Chromium', () => {
   });
 
   it('shows a hostile value as text: no element made of it, no script run', async () => {
-    await row(ids.hostile)
-      .getByRole('button', { name: /Timeline/ })
-      .click();
-    await page.waitForSelector(`#detail-title:has-text("${ids.hostile}")`);
+    await openTimeline(ids.hostile);
     expect(await page.locator('#detail-fields').innerText()).toContain(`HOSTILE: ${HOSTILE}`);
     expect(await page.locator('#timeline').innerText()).toContain(HOSTILE);
     expect(await page.locator('img').count()).toBe(0);
@@ -247,10 +249,7 @@ describe.skipIf(!haveChromium)('the operator page in Chromium', () => {
   });
 
   it('extends an open request within its first period', async () => {
-    await row(ids.ok)
-      .getByRole('button', { name: /Timeline/ })
-      .click();
-    await page.waitForSelector(`#detail-title:has-text("${ids.ok}")`);
+    await openTimeline(ids.ok);
     await page.fill('#extend-reason', 'Records held in three systems');
     await page.click('#extend');
     await page.waitForSelector('#action-result.result-ok');
@@ -267,10 +266,7 @@ describe.skipIf(!haveChromium)('the operator page in Chromium', () => {
   });
 
   it('retries a FAILED request', async () => {
-    await row(ids.failed)
-      .getByRole('button', { name: /Timeline/ })
-      .click();
-    await page.waitForSelector(`#detail-title:has-text("${ids.failed}")`);
+    await openTimeline(ids.failed);
     expect(await page.locator('#retry-box').isVisible()).toBe(true);
     await page.click('#retry');
     await page.waitForSelector('#action-result.result-ok');

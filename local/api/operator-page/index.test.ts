@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { REQUEST_STATUSES, REQUEST_TYPES } from '../../../lambdas/core/request-contract';
 import { DUE_SOON_DAYS, operatorPage, operatorPageResponse } from '.';
 
 /** What can be checked of the page without a browser (test/browser drives it in Chromium). */
@@ -25,6 +26,13 @@ describe('operator page', () => {
       expect(page.script).not.toContain(sink);
     }
     expect(page.script).toContain('textContent');
+  });
+
+  it("offers the request contract's statuses and types as filters", () => {
+    for (const value of [...REQUEST_STATUSES, ...REQUEST_TYPES]) {
+      expect(page.html).toContain(`<option value="${value}">${value}</option>`);
+    }
+    expect(page.html.match(/<option /g)).toHaveLength(REQUEST_STATUSES.length + REQUEST_TYPES.length + 5);
   });
 
   it('fills every slot, once per build', () => {

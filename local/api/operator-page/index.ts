@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiResponse } from '../../../lambdas/core/api/http';
+import { REQUEST_STATUSES, REQUEST_TYPES } from '../../../lambdas/core/request-contract';
 
 /**
  * The operator page `serve` answers `GET /` with (README "The operator page"): one HTML document
@@ -24,6 +25,9 @@ export interface OperatorPage {
 }
 
 let built: OperatorPage | undefined;
+
+const options = (values: readonly string[]) =>
+  values.map((v) => `<option value="${v}">${v}</option>`).join('\n        ');
 
 export function operatorPage(): OperatorPage {
   built ??= buildPage();
@@ -60,6 +64,9 @@ function buildPage(): OperatorPage {
     script: `<script>${script}</script>`,
     style: `<style>${style}</style>`,
     dueSoonDays: String(DUE_SOON_DAYS),
+    // The filters offer what the request contract defines (its own names: nothing to escape).
+    statusOptions: options(REQUEST_STATUSES),
+    typeOptions: options(REQUEST_TYPES),
   };
   // Slots are `{{name}}`; the style and script elements stand in comments (`<!-- {{style}} -->`).
   const html = read('page.html').replace(/(?:<!-- )?\{\{(\w+)\}\}(?: -->)?/g, (_, name: string) => {
