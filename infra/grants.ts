@@ -1,10 +1,10 @@
-import { Stack } from 'aws-cdk-lib';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { HandlerResource } from '../lambdas/catalog';
 import { REQUESTS_TABLE_INDEXES, type RequestsTableIndex } from '../lambdas/core/tables';
@@ -26,7 +26,7 @@ export interface GrantTargets {
   readonly secretResourceArns: readonly string[];
   readonly eventBus: IEventBus;
   /** The workflows; absent until they exist (functions are created before the state machines). */
-  readonly stateMachines?: readonly IStateMachine[];
+  readonly stateMachines?: readonly StateMachine[];
 }
 
 /** DynamoDB actions per catalog resource: exactly the operations the core issues (Get/Put/UpdateItem). */
@@ -42,6 +42,7 @@ export const DYNAMODB_ACTIONS = {
 export const INDEX_QUERIES = {
   'requestsTable:queryLedger': ['byReceivedAt', 'byStatus', 'bySubject'],
   'requestsTable:queryEmailsDue': ['byEmailForgetAt'],
+  'requestsTable:queryByStatus': ['byStatus'],
 } as const satisfies Partial<Record<HandlerResource, readonly RequestsTableIndex[]>>;
 
 export const S3_ACTIONS = {
@@ -50,6 +51,7 @@ export const S3_ACTIONS = {
   exportsWrite: ['s3:PutObject', 's3:AbortMultipartUpload'],
   exportsRead: ['s3:GetObject'],
   evidenceWrite: ['s3:PutObject'],
+  evidenceRead: ['s3:GetObject'],
 } as const;
 
 /** KMS actions through DynamoDB (table key) and S3 (envelope encryption). */
@@ -98,8 +100,9 @@ export function statementsFor(
         break;
       case 'requestsTable:queryLedger':
       case 'requestsTable:queryEmailsDue':
+      case 'requestsTable:queryByStatus':
         allow(
-          resource === 'requestsTable:queryLedger' ? 'RequestsLedgerQuery' : 'RequestsEmailsDueQuery',
+          INDEX_QUERY_SIDS[resource],
           DYNAMODB_ACTIONS.requestsQuery,
           INDEX_QUERIES[resource].map(
             (index) => `${t.requestsTable.tableArn}/index/${REQUESTS_TABLE_INDEXES[index].name}`,
@@ -129,6 +132,16 @@ export function statementsFor(
         ]);
         useKey('s3', KMS.s3Write);
         break;
+      case 'evidence:read':
+        allow('EvidenceRead', S3_ACTIONS.evidenceRead, [
+          t.exportsBucket.arnForObjects(`${EVIDENCE_PREFIX}*`),
+        ]);
+        // A missing object reads as 403 without a listing of its key (ExportWriter tells them apart).
+        allow('EvidenceList', ['s3:ListBucket'], [t.exportsBucket.bucketArn], {
+          StringLike: { 's3:prefix': [`${EVIDENCE_PREFIX}*`] },
+        });
+        useKey('s3', KMS.s3Read);
+        break;
       case 'qualtricsSecret:read':
         // The secret uses Secrets Manager's AWS-managed key: no key grant needed.
         allow('QualtricsSecretRead', ['secretsmanager:GetSecretValue'], [...t.secretResourceArns]);
@@ -139,6 +152,14 @@ export function statementsFor(
           'StartWorkflows',
           ['states:StartExecution'],
           t.stateMachines.map((m) => m.stateMachineArn),
+        );
+        break;
+      case 'stateMachines:describeExecutions':
+        if (!t.stateMachines) break;
+        allow(
+          'DescribeWorkflowExecutions',
+          ['states:DescribeExecution'],
+          t.stateMachines.map((m) => executionsArnOf(stack, m)),
         );
         break;
       case 'events:put':
@@ -167,5 +188,21 @@ const SERVICE_SID: Record<KmsService, string> = {
 
 /** Grants of `resources` that concern the state machines only. */
 export function stateMachineResources(resources: readonly HandlerResource[]): HandlerResource[] {
-  return resources.filter((r) => r === 'stateMachines:start');
+  return resources.filter((r) => r === 'stateMachines:start' || r === 'stateMachines:describeExecutions');
+}
+
+const INDEX_QUERY_SIDS = {
+  'requestsTable:queryLedger': 'RequestsLedgerQuery',
+  'requestsTable:queryEmailsDue': 'RequestsEmailsDueQuery',
+  'requestsTable:queryByStatus': 'RequestsByStatusQuery',
+} as const satisfies Record<keyof typeof INDEX_QUERIES, string>;
+
+/** Every execution of `machine`: `arn:…:execution:<machine name>:*` (execution names are per request). */
+export function executionsArnOf(stack: Stack, machine: StateMachine): string {
+  return stack.formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `${machine.stateMachineName}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 }

@@ -113,7 +113,7 @@ export class QualtricsDsrStack extends Stack {
     this.events.routeSubmissions(fns.intakeEvent);
     this.events.routeExecutionEnds(fns.executionEnded, [this.workflows.access, this.workflows.deletion]);
     this.events.scheduleConnectionCheck(fns.connectionCheck, settings.connectionCheckSchedule);
-    this.events.scheduleEmailMinimization(fns.forgetEmails);
+    this.events.scheduleSweep(fns.sweep);
 
     const qualtricsLogGroups = HANDLER_NAMES.filter((n) => (HANDLERS[n] as HandlerSpec).callsQualtrics).map(
       (n) => this.handlers.logGroups[n],
@@ -123,6 +123,7 @@ export class QualtricsDsrStack extends Stack {
       connectionCheck: fns.connectionCheck,
       qualtricsLogGroups,
       intakeDeadLetterQueue: this.events.intakeDeadLetterQueue,
+      sweep: fns.sweep,
       email: settings.alarmEmail,
     });
 

@@ -12,14 +12,20 @@ export type HandlerResource =
   | 'requestsTable:queryLedger'
   /** Query `byEmailForgetAt`: the records whose email is due to be erased. */
   | 'requestsTable:queryEmailsDue'
+  /** Query `byStatus`: the open requests, and those near or past their due date (the sweep). */
+  | 'requestsTable:queryByStatus'
   | 'limiterTable:write'
   | 'exportsBucket:write'
   | 'exportsBucket:read'
   /** The bucket's name only (a step that reports where the bundle is): no access, no grant. */
   | 'exportsBucket:name'
   | 'evidence:write'
+  /** Read the deletion evidence (`GET /requests/{id}/evidence`). */
+  | 'evidence:read'
   | 'qualtricsSecret:read'
   | 'stateMachines:start'
+  /** DescribeExecution of the two workflows' executions: is a request's execution still running? */
+  | 'stateMachines:describeExecutions'
   | 'events:put';
 
 export interface HandlerSpec {
@@ -91,6 +97,7 @@ export const HANDLERS = {
       'requestsTable:queryLedger',
       'stateMachines:start',
       'exportsBucket:read',
+      'evidence:read',
       // GET /health runs the connection check (whoami through the shared limiter).
       'limiterTable:write',
       'qualtricsSecret:read',
@@ -108,8 +115,18 @@ export const HANDLERS = {
   },
   // Step Functions "Execution Status Change" (FAILED/TIMED_OUT/ABORTED): no request stays open.
   executionEnded: store('execution-ended', undefined, ['events:put']),
-  // Minimization, daily: erases the raw email of requests answered QDSR_FORGET_EMAIL_AFTER_DAYS ago.
-  forgetEmails: store('forget-emails', undefined, ['requestsTable:queryEmailsDue']),
+  // The sweep, hourly (README "The sweep"): resumes stalled requests (asking Step Functions first),
+  // warns of deadlines, and erases the raw email of requests answered QDSR_FORGET_EMAIL_AFTER_DAYS ago.
+  sweep: {
+    ...store('sweep', undefined, [
+      'requestsTable:queryByStatus',
+      'requestsTable:queryEmailsDue',
+      'stateMachines:describeExecutions',
+      'stateMachines:start',
+      'events:put',
+    ]),
+    timeoutSeconds: 300,
+  },
   connectionCheck: {
     file: 'connection-check',
     resources: ['limiterTable:write', 'qualtricsSecret:read'],

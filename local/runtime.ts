@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
-import { qualtricsConfigured, qualtricsSettingsFromEnv } from '../lambdas/core/config';
+import { qualtricsConfigured, qualtricsSettingsFromEnv, SIMULATOR_ORIGIN_ENV } from '../lambdas/core/config';
 import { ConfigError } from '../lambdas/core/errors';
 import { requestStoreFromEnv } from '../lambdas/core/request-store';
 import { startLocalAws } from './aws';
 import { portInUseError, unusableDirError } from './cli/local-faults';
 import { localConcurrencyFromEnv } from './engine/workflows';
+import { appendLocalEventsTo } from './events-log';
 import { SIMULATOR_CLIENT, type Simulator, startSimulator } from './simulator';
 
 /**
@@ -39,7 +40,14 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/**
+ * The data dir and the bundles copied out of it hold personal data: everything the local runtime
+ * creates is its owner's only (files 0600, folders 0700; README "Files on disk").
+ */
+export const OWNER_ONLY_UMASK = 0o077;
+
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  process.umask(OWNER_ONLY_UMASK);
   const env = process.env;
   const dataDir = resolve(options.dataDir);
   const closers: Array<() => Promise<void>> = [];
@@ -59,6 +67,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       waitScale = options.waitScale ?? 1;
     } else if (qualtricsConfigured(env)) {
       const settings = qualtricsSettingsFromEnv(env);
+      // Only the runtime says what is its simulator: an inherited value must not name a tenant so.
+      delete env[SIMULATOR_ORIGIN_ENV];
       target = 'tenant';
       origin = settings.origin;
       waitScale = options.waitScale ?? 1;
@@ -72,6 +82,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       target = 'simulator';
       origin = simulator.url;
       env.QUALTRICS_BASE_URL = simulator.url;
+      env[SIMULATOR_ORIGIN_ENV] = new URL(simulator.url).origin;
       env.QUALTRICS_CLIENT_ID = SIMULATOR_CLIENT.clientId;
       env.QUALTRICS_CLIENT_SECRET = SIMULATOR_CLIENT.clientSecret;
     }
@@ -88,6 +99,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
       closers.push(() => aws.close());
       aws.applyEnv();
+      // The laptop's event bus: every event this process emits, one line each.
+      const stopEventLog = appendLocalEventsTo(dataDir);
+      closers.push(async () => stopEventLog());
       // Minimization (README "Retention") runs whenever the local runtime starts.
       await requestStoreFromEnv(env).forgetEmails();
     }

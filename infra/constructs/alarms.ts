@@ -17,6 +17,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { CONNECTION_CHECK_FAILED_METRIC, OVERDUE_REQUESTS_METRIC } from '../../lambdas/core/metric-names';
 import { METRICS_NAMESPACE } from './functions';
 
 export interface AlarmsProps {
@@ -27,6 +28,8 @@ export interface AlarmsProps {
   readonly qualtricsLogGroups: readonly ILogGroup[];
   /** Submissions that could not be turned into a request. */
   readonly intakeDeadLetterQueue: IQueue;
+  /** The sweep function: its `OverdueRequests` EMF metric. */
+  readonly sweep: IFunction;
   /** Email address subscribed to the alarm topic; none → subscribe yourself (docs/deploy.md). */
   readonly email?: string;
 }
@@ -43,8 +46,7 @@ export const QUALTRICS_THROTTLED_PATTERN = FilterPattern.stringValue(
   '=',
   'Qualtrics.RateLimited',
 );
-/** EMF metric the connection-check handler writes (0 or 1) on every run (lambdas/handlers/connection-check.ts). */
-export const CONNECTION_CHECK_FAILED_METRIC = 'ConnectionCheckFailed';
+export { CONNECTION_CHECK_FAILED_METRIC, OVERDUE_REQUESTS_METRIC };
 /** 429s in five minutes before anyone is woken: a few are expected (and retried), a stream is not. */
 export const QUALTRICS_THROTTLED_THRESHOLD = 5;
 export const ALARM_PERIOD = Duration.minutes(5);
@@ -141,6 +143,19 @@ export class Alarms extends Construct {
         period: ALARM_PERIOD,
       }),
       threshold: QUALTRICS_THROTTLED_THRESHOLD,
+    });
+
+    this.add('OverdueRequests', {
+      description:
+        'qualtrics-dsr: a privacy request is past its due date and not COMPLETED (GET /requests?overdue=true lists them)',
+      metric: new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: OVERDUE_REQUESTS_METRIC,
+        // The sweep writes the count hourly: the highest count of the hour.
+        statistic: 'Maximum',
+        period: Duration.hours(1),
+      }),
+      threshold: 1,
     });
 
     this.add('IntakeDeadLetters', {

@@ -16,7 +16,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
 import { extensionRequest, subjectSearch } from '../../lambdas/core/api/body';
-import { LIST_PARAMETERS, RECORDS_PARAMETERS } from '../../lambdas/core/api/ledger-query';
+import { batchSubmission, bulkRetryRequest } from '../../lambdas/core/api/bulk';
+import { LIST_PARAMETERS, METRICS_PARAMETERS, RECORDS_PARAMETERS } from '../../lambdas/core/api/ledger-query';
 import { type RouteName, SHARED_ROUTES } from '../../lambdas/core/api/routes';
 import { requestSubmission } from '../../lambdas/core/request-contract';
 import { describeModel, requestModelSchema } from './request-model';
@@ -40,13 +41,17 @@ export const DEFAULT_THROTTLING = { rateLimit: 10, burstLimit: 20 } as const;
 /** The `POST /requests` model's name (and its schema's title). */
 export const CREATE_REQUEST_MODEL_NAME = 'CreatePrivacyRequest';
 
-/** The routes of the HTTP API (lambdas/core/api/routes.ts) but the local-only ones, all IAM-authorized (SigV4). */
+/**
+ * The routes of the HTTP API (lambdas/core/api/routes.ts) but the local-only ones (the sweep on
+ * demand, the operator page), all IAM-authorized (SigV4).
+ */
 export const API_ROUTES = SHARED_ROUTES.map(({ method, path }) => ({ method, path }));
 
 /** The query parameters API Gateway passes on (all optional; the handler checks their values). */
 const QUERY_PARAMETERS: Partial<Record<RouteName, readonly string[]>> = {
   listRequests: LIST_PARAMETERS,
   records: RECORDS_PARAMETERS,
+  metrics: METRICS_PARAMETERS,
 };
 
 /**
@@ -130,6 +135,9 @@ export class PrivacyApi extends Construct {
       },
       searchRequests: { id: 'SearchRequestsModel', name: 'SearchPrivacyRequests', schema: subjectSearch },
       extendRequest: { id: 'ExtendRequestModel', name: 'ExtendPrivacyRequest', schema: extensionRequest },
+      // Each submission is checked by the handler on its own: one bad item must not refuse the batch.
+      submitBatch: { id: 'SubmitBatchModel', name: 'SubmitPrivacyRequestBatch', schema: batchSubmission },
+      retryFailed: { id: 'RetryFailedModel', name: 'RetryFailedPrivacyRequests', schema: bulkRetryRequest },
     };
     const models: Partial<Record<RouteName, Model>> = {};
     const rules: string[] = [];

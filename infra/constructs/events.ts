@@ -5,11 +5,16 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { EVENT_SOURCE } from '../../lambdas/core/events';
+import { type DsrEventType, EVENT_SOURCE } from '../../lambdas/core/events';
 
 /** detail-type that starts a request (BRIEF §4); the connector emits Completed/Failed with `source` EVENT_SOURCE. */
 export const SUBMITTED_DETAIL_TYPE = 'Privacy Request Submitted';
-export const EMITTED_DETAIL_TYPES = ['Privacy Request Completed', 'Privacy Request Failed'] as const;
+export const EMITTED_DETAIL_TYPES = [
+  'Privacy Request Completed',
+  'Privacy Request Failed',
+  'Privacy Request Due Soon',
+  'Privacy Request Overdue',
+] as const satisfies readonly DsrEventType[];
 export { EVENT_SOURCE };
 
 /**
@@ -22,7 +27,7 @@ export class ConnectorEvents extends Construct {
   readonly intakeDeadLetterQueue: Queue;
   intakeRule?: Rule;
   connectionCheckSchedule?: Rule;
-  emailMinimizationSchedule?: Rule;
+  sweepSchedule?: Rule;
   executionEndedRule?: Rule;
 
   constructor(scope: Construct, id: string) {
@@ -86,15 +91,16 @@ export class ConnectorEvents extends Construct {
   }
 
   /**
-   * Minimization once a day (README "Retention"): the raw email of requests answered
-   * QDSR_FORGET_EMAIL_AFTER_DAYS ago is erased within a day of its date.
+   * The sweep, hourly (README "The sweep"): stalled requests resumed, deadline warnings, and the
+   * raw emails due erased — the stack's one schedule for all three.
    */
-  scheduleEmailMinimization(target: IFunction): Rule {
-    this.emailMinimizationSchedule = new Rule(this, 'EmailMinimizationSchedule', {
-      description: 'qualtrics-dsr: erase the raw email of requests answered long enough ago',
-      schedule: Schedule.rate(Duration.days(1)),
-      targets: [new LambdaFunction(target, { retryAttempts: 2, maxEventAge: Duration.hours(6) })],
+  scheduleSweep(target: IFunction): Rule {
+    this.sweepSchedule = new Rule(this, 'SweepSchedule', {
+      description:
+        'qualtrics-dsr: resume stalled requests, warn of due and overdue ones, erase the emails due',
+      schedule: Schedule.rate(Duration.hours(1)),
+      targets: [new LambdaFunction(target, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
     });
-    return this.emailMinimizationSchedule;
+    return this.sweepSchedule;
   }
 }

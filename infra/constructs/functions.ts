@@ -12,7 +12,7 @@ import {
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, type IConstruct } from 'constructs';
 import {
   HANDLER_NAMES,
@@ -27,6 +27,7 @@ import {
   type Jurisdiction,
   RECORD_RETENTION_ENV,
 } from '../../lambdas/core/ledger';
+import { METRICS_NAMESPACE } from '../../lambdas/core/metric-names';
 import { STORAGE_ENV } from '../../lambdas/core/tables';
 import type { DeletionDoneMode } from '../config';
 import { type GrantTargets, stateMachineResources, statementsFor } from '../grants';
@@ -54,7 +55,7 @@ export const FUNCTION_ENV = {
 
 export const SERVICE_NAME = 'qualtrics-dsr';
 /** CloudWatch namespace of the connector's own metrics (metric filters and EMF). */
-export const METRICS_NAMESPACE = 'QualtricsDsr';
+export { METRICS_NAMESPACE };
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 export const FUNCTION_LOG_RETENTION = RetentionDays.THREE_MONTHS;
 
@@ -178,7 +179,7 @@ export class HandlerFunctions extends Construct {
             'Object-level access is limited to the exports/ prefix: bundle keys contain request ids unknown at deploy time.',
         });
       }
-      if (spec.resources.includes('evidence:write')) {
+      if (spec.resources.includes('evidence:write') || spec.resources.includes('evidence:read')) {
         Validations.of(role).acknowledge({
           id: `AwsSolutions-IAM5[Resource::${bucket}/evidence/*]`,
           reason: 'Evidence objects are evidence/<requestId>.json: the request id is unknown at deploy time.',
@@ -191,7 +192,7 @@ export class HandlerFunctions extends Construct {
   }
 
   /** Grants and env of the functions that start or resume workflows (the machines need the step functions first). */
-  connectWorkflows(machines: { access: IStateMachine; deletion: IStateMachine }): void {
+  connectWorkflows(machines: { access: StateMachine; deletion: StateMachine }): void {
     const stateMachines = [machines.access, machines.deletion];
     for (const name of HANDLER_NAMES) {
       const spec: HandlerSpec = HANDLERS[name];
@@ -199,6 +200,15 @@ export class HandlerFunctions extends Construct {
       if (resources.length === 0) continue;
       for (const statement of statementsFor(this, resources, { ...this.grants, stateMachines })) {
         this.roles[name].addToPrincipalPolicy(statement);
+      }
+      if (resources.includes('stateMachines:describeExecutions')) {
+        for (const machine of stateMachines) {
+          Validations.of(this.roles[name]).acknowledge({
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${logicalIdOf(machine)}.Name>:*]`,
+            reason:
+              "DescribeExecution of this state machine's executions only: their names (<requestId>-<attempt>) are unknown at deploy time.",
+          });
+        }
       }
       this.functions[name].addEnvironment(FUNCTION_ENV.accessStateMachine, machines.access.stateMachineArn);
       this.functions[name].addEnvironment(

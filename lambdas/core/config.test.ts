@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { assertQualtricsTarget, closestSetting, KNOWN_SETTINGS, unknownSettings } from './config';
+import {
+  assertQualtricsTarget,
+  closestSetting,
+  KNOWN_SETTINGS,
+  qualtricsTarget,
+  SIMULATOR_ORIGIN_ENV,
+  unknownSettings,
+} from './config';
 import { ConfigError } from './errors';
 
 describe('unknown settings', () => {
@@ -64,5 +71,15 @@ describe('credentials without a Qualtrics to send them to', () => {
         QUALTRICS_BASE_URL: 'https://iad1.qualtrics.com',
       }),
     ).not.toThrow();
+  });
+});
+
+describe('qualtricsTarget', () => {
+  it('is "simulator" only for the origin the local runtime said is its simulator, else the origin', () => {
+    const env = { [SIMULATOR_ORIGIN_ENV]: 'http://127.0.0.1:4010' };
+    expect(qualtricsTarget('http://127.0.0.1:4010', env)).toBe('simulator');
+    expect(qualtricsTarget('http://127.0.0.1:4011', env)).toBe('http://127.0.0.1:4011');
+    expect(qualtricsTarget('https://iad1.qualtrics.com', {})).toBe('https://iad1.qualtrics.com');
+    expect(unknownSettings(env)).toEqual([]);
   });
 });

@@ -65,6 +65,21 @@ export function originFromEnv(
   return undefined;
 }
 
+/**
+ * Set by the local runtime to the origin of the simulator it started, so that what ran against it
+ * says so (`qualtrics.target` = "simulator"; README "Configuration").
+ */
+export const SIMULATOR_ORIGIN_ENV = 'QDSR_SIMULATOR_ORIGIN';
+
+/**
+ * Which Qualtrics a request runs against, as records, manifests and evidence say it: "simulator"
+ * when the origin is the simulator the local runtime started, else the origin itself (never a
+ * credential: an origin holds none, see `originFromEnv`).
+ */
+export function qualtricsTarget(origin: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env[SIMULATOR_ORIGIN_ENV] === origin ? 'simulator' : origin;
+}
+
 /** True when the user configured a real Qualtrics (then the simulator is not used). */
 export function qualtricsConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.QUALTRICS_BASE_URL?.trim() || env.QUALTRICS_DATACENTER?.trim());
@@ -117,9 +132,12 @@ export const KNOWN_SETTINGS = [
   'QDSR_DEFAULT_JURISDICTION',
   'QDSR_RECORD_RETENTION_DAYS',
   'QDSR_FORGET_EMAIL_AFTER_DAYS',
+  // The sweep (README "The sweep")
+  'QDSR_DUE_SOON_DAYS',
   // The local runtime
   'QDSR_LOCAL_CONCURRENCY',
   'QDSR_WAIT_SCALE',
+  SIMULATOR_ORIGIN_ENV,
   // Set by the stack (or the local runtime) for the functions
   'QDSR_LIMITER_TABLE',
   'QDSR_REQUESTS_TABLE',

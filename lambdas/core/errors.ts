@@ -42,6 +42,12 @@ export interface QualtricsErrorDetails {
   endpoint?: string;
   /** Seconds Qualtrics asked us to wait (`Retry-After`), when sent. */
   retryAfterSeconds?: number;
+  /**
+   * True when the request provably never reached Qualtrics: the connection or its TLS handshake
+   * failed before any byte of it was written (refused, DNS failure, certificate or handshake error).
+   * Absent when it may have arrived (a timeout, a connection lost mid-way, any answer).
+   */
+  notSent?: boolean;
 }
 
 export class DsrError extends Error {
@@ -68,6 +74,7 @@ export class QualtricsError extends DsrError {
   readonly qualtricsRequestId?: string;
   readonly endpoint?: string;
   readonly retryAfterSeconds?: number;
+  readonly notSent: boolean;
   constructor(
     name: ErrorName,
     message: string,
@@ -88,6 +95,7 @@ export class QualtricsError extends DsrError {
     this.qualtricsRequestId = details.qualtricsRequestId;
     this.endpoint = details.endpoint;
     this.retryAfterSeconds = details.retryAfterSeconds;
+    this.notSent = details.notSent === true;
   }
 }
 

@@ -3,8 +3,9 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DsrError, ErrorNames } from './errors';
 
 /**
- * Events the connector emits when a request ends (BRIEF §4). They carry ids, counts, the type and
- * status, an error code and at most a masked email: never the email, names or contact data.
+ * Events the connector emits when a request ends, and the sweep's deadline warnings. They carry
+ * ids, counts, the type and status, an error code, due dates and at most a masked email: never
+ * the email, names or contact data.
  *
  * In AWS they go to the connector's EventBridge bus (`QDSR_EVENT_BUS`); elsewhere to an in-process
  * emitter the local engine and tests observe (`localEvents`).
@@ -13,7 +14,11 @@ import { DsrError, ErrorNames } from './errors';
 export const EVENT_SOURCE = 'qualtrics-dsr';
 export const EVENT_BUS_ENV = 'QDSR_EVENT_BUS';
 
-export type DsrEventType = 'Privacy Request Completed' | 'Privacy Request Failed';
+/** A request ended. */
+export type RequestEndedEventType = 'Privacy Request Completed' | 'Privacy Request Failed';
+/** The sweep's deadline warnings (README "The sweep"), each once per request and due date. */
+export type DeadlineEventType = 'Privacy Request Due Soon' | 'Privacy Request Overdue';
+export type DsrEventType = RequestEndedEventType | DeadlineEventType;
 
 export interface DsrEventDetail {
   requestId: string;
@@ -32,10 +37,22 @@ export interface DsrEventDetail {
   errorCode?: string;
 }
 
-export interface DsrEvent {
-  detailType: DsrEventType;
-  detail: DsrEventDetail;
+/** A deadline warning: ids, the type, the law and the due dates, and the masked email — nothing else. */
+export interface DeadlineEventDetail {
+  requestId: string;
+  type: 'access' | 'deletion';
+  jurisdiction: string;
+  receivedAt: string;
+  dueAt: string;
+  extendedDueAt: string | null;
+  /** extendedDueAt ?? dueAt: the date the warning is about. */
+  effectiveDueAt: string;
+  maskedEmail: string;
 }
+
+export type DsrEvent =
+  | { detailType: RequestEndedEventType; detail: DsrEventDetail }
+  | { detailType: DeadlineEventType; detail: DeadlineEventDetail };
 
 export interface EventPublisher {
   publish(event: DsrEvent): Promise<void>;

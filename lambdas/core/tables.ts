@@ -96,6 +96,8 @@ export const DEFAULT_LOCAL_NAMES = {
 /** Bundle layout (BRIEF §5). */
 export const exportPrefix = (requestId: string): string => `exports/${requestId}/`;
 export const manifestKey = (requestId: string): string => `exports/${requestId}/manifest.json`;
+/** The subject's report (README "The subject's report"), a file of the bundle like the others. */
+export const reportKey = (requestId: string): string => `exports/${requestId}/report.html`;
 export const customerDataFileKey = (requestId: string, fileId: string, ext: string): string =>
   `exports/${requestId}/qualtrics/customer-data/${fileId}.${ext}`;
 export const directoryFileKey = (requestId: string, directoryId: string): string =>

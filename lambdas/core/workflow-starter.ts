@@ -64,7 +64,7 @@ export class StepFunctionsStarter implements WorkflowStarter {
 
   async start(type: RequestType, requestId: string, attempt = 1): Promise<{ executionName: string }> {
     const name = executionName(requestId, attempt);
-    const stateMachineArn = this.arnFor(type);
+    const stateMachineArn = this.stateMachineArn(type);
     try {
       await this.opts.client.send(
         new StartExecutionCommand({
@@ -90,7 +90,8 @@ export class StepFunctionsStarter implements WorkflowStarter {
     return this.start(type, requestId, nextAttempt(requestId, name ?? executionName(requestId, 1)));
   }
 
-  private arnFor(type: RequestType): string {
+  /** The state machine of `type` (ConfigError when its variable is not set). */
+  stateMachineArn(type: RequestType): string {
     const arn = this.opts.stateMachineArns[type];
     if (!arn) throw new ConfigError(STATE_MACHINE_ENV[type], `${STATE_MACHINE_ENV[type]} is not set`);
     return arn;
@@ -102,15 +103,20 @@ function nextAttempt(requestId: string, name: string): number {
   return Number.isSafeInteger(suffix) && suffix >= 1 ? suffix + 1 : 2;
 }
 
+/** The state machines' ARNs from the environment (empty when unset: checked when one is needed). */
+export function stateMachineArnsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<RequestType, string> {
+  return {
+    access: env[STATE_MACHINE_ENV.access]?.trim() ?? '',
+    deletion: env[STATE_MACHINE_ENV.deletion]?.trim() ?? '',
+  };
+}
+
 /** The AWS starter with the ARNs from the environment (checked when a start needs one). */
-export function stepFunctionsStarterFromEnv(env: NodeJS.ProcessEnv = process.env): StepFunctionsStarter {
-  return new StepFunctionsStarter({
-    client: new SFNClient({}),
-    stateMachineArns: {
-      access: env[STATE_MACHINE_ENV.access]?.trim() ?? '',
-      deletion: env[STATE_MACHINE_ENV.deletion]?.trim() ?? '',
-    },
-  });
+export function stepFunctionsStarterFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  client: Pick<SFNClient, 'send'> = new SFNClient({}),
+): StepFunctionsStarter {
+  return new StepFunctionsStarter({ client, stateMachineArns: stateMachineArnsFromEnv(env) });
 }
 
 let current: WorkflowStarter | undefined;

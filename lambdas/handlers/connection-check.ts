@@ -2,6 +2,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { type ConnectionReport, checkConnection } from '../core/connection-check';
 import { isDsrError } from '../core/errors';
+import { CONNECTION_CHECK_FAILED_METRIC, METRICS_NAMESPACE } from '../core/metric-names';
 import { qualtricsSettings, workflowDeps } from '../core/workflow/deps';
 import { stepLogger } from '../middleware';
 
@@ -12,8 +13,8 @@ import { stepLogger } from '../middleware';
  */
 
 export const CONNECTION_CHECK_METRIC = {
-  namespace: 'QualtricsDsr',
-  name: 'ConnectionCheckFailed',
+  namespace: METRICS_NAMESPACE,
+  name: CONNECTION_CHECK_FAILED_METRIC,
 } as const;
 
 // The shared logger: JSON lines, silent outside Lambda unless POWERTOOLS_LOG_LEVEL asks, emails scrubbed.

@@ -2,14 +2,25 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { MAX_BODY_BYTES } from '../../lambdas/core/api/http';
-import { routeResource } from '../../lambdas/core/api/routes';
+import { ApiError, toErrorResponse } from '../../lambdas/core/api/errors';
+import type { ApiResponse } from '../../lambdas/core/api/http';
+import {
+  matchRoute,
+  maxBodyBytesOf,
+  ROUTES,
+  type RouteName,
+  routeResource,
+} from '../../lambdas/core/api/routes';
 import { handler as apiHandler } from '../../lambdas/handlers/api';
+import { refuseForeignCaller } from './caller-guard';
+import { operatorPageResponse } from './operator-page';
 
 /**
  * The local HTTP API of `serve`: node:http on loopback, each request turned into the API Gateway
  * REST proxy event AWS would deliver and handed to the same `api` Lambda handler. The 64 KiB body
- * limit is enforced while reading, so an oversized body is never buffered.
+ * limit is enforced while reading, so an oversized body is never buffered. Before anything is
+ * read, a caller that is not this machine's own client is refused (caller-guard.ts); the routes
+ * operator page (a route the route table marks local-only) is answered here, not by the handler.
  */
 
 export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -30,6 +41,7 @@ export interface ApiServer {
 }
 
 const STAGE = 'local';
+
 /** Past the limit, what a client is still sending is read and dropped up to here, then cut off. */
 const MAX_DISCARD_BYTES = 1024 * 1024;
 
@@ -38,9 +50,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   if (host !== '127.0.0.1') throw new Error('the local API listens on 127.0.0.1 only');
   const handler: ApiHandler = options.handler ?? ((event, context) => apiHandler(event, context));
   const sockets = new Set<Socket>();
+  let port = 0; // known once listening; no request arrives before
 
   const server = createServer((req, res) => {
-    serve(req, res, handler).catch(() => {
+    serve(req, res, handler, port).catch(() => {
       if (!res.headersSent)
         send(res, 500, { error: { code: 'INTERNAL_ERROR', message: 'the request could not be processed' } });
       else res.destroy();
@@ -72,7 +85,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
@@ -98,15 +111,25 @@ function clientErrorAnswer(code: string | undefined): [number, string, string, s
   return [400, 'Bad Request', 'BAD_REQUEST', 'malformed HTTP request'];
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, handler: ApiHandler): Promise<void> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-    return tooLarge(req, res);
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: ApiHandler,
+  port: number,
+): Promise<void> {
+  const refusal = refuseForeignCaller(req.method ?? 'GET', req.rawHeaders, port);
+  if (refusal) {
+    return refuse(req, res, refusal.status, { error: { code: refusal.code, message: refusal.message } });
   }
-  const body = await readBody(req);
-  if (body === 'too-large') return tooLarge(req, res);
-  const event = toProxyEvent(req, body);
-  const result = await handler(event, lambdaContext());
+  const limit = maxBodyBytesOf(req.method ?? 'GET', req.url ?? '/');
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    return tooLarge(req, res, limit);
+  }
+  const body = await readBody(req, limit);
+  if (body === 'too-large') return tooLarge(req, res, limit);
+  const result: APIGatewayProxyResult =
+    localRoute(req) ?? (await handler(toProxyEvent(req, body), lambdaContext()));
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
   const payload = result.isBase64Encoded
@@ -116,13 +139,13 @@ async function serve(req: IncomingMessage, res: ServerResponse, handler: ApiHand
   res.end(payload);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > limit) {
         req.off('data', onData);
         chunks.length = 0;
         resolve('too-large');
@@ -136,25 +159,46 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   });
 }
 
+/** The operator page's path (the route table's). */
+const OPERATOR_PAGE_PATH = ROUTES.find((r) => r.name === 'operatorPage')?.path;
+
+/**
+ * The operator page, or undefined for the handler's routes (and for errors: it answers them). The
+ * page's path is answered here whatever the method: a method it does not take is 405, as any route's.
+ */
+function localRoute(req: IncomingMessage): ApiResponse | undefined {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  let name: RouteName;
+  try {
+    name = matchRoute(req.method ?? 'GET', path, { local: true }).name;
+  } catch (err) {
+    const wrongMethod = err instanceof ApiError && err.status === 405 && path === OPERATOR_PAGE_PATH;
+    return wrongMethod ? toErrorResponse(err).response : undefined;
+  }
+  return name === 'operatorPage' ? operatorPageResponse() : undefined;
+}
+
 /** 413 at once; what the client still sends is drained (so it can read the answer) up to a cap. */
-function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  refuse(req, res, 413, {
+    error: {
+      code: 'PAYLOAD_TOO_LARGE',
+      message: `the request body must be at most ${limit} bytes`,
+    },
+  });
+}
+
+/** An answer before the body is read: what the client still sends is drained up to a cap, then cut off. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
   let discarded = 0;
   req.on('data', (chunk: Buffer) => {
     discarded += chunk.length;
     if (discarded > MAX_DISCARD_BYTES) req.socket.destroy();
   });
   req.resume();
-  send(
-    res,
-    413,
-    {
-      error: {
-        code: 'PAYLOAD_TOO_LARGE',
-        message: `the request body must be at most ${MAX_BODY_BYTES} bytes`,
-      },
-    },
-    { connection: 'close' },
-  );
+  send(res, status, body, { connection: 'close' });
 }
 
 function send(

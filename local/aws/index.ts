@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { resetAwsClients } from '../../lambdas/core/aws-clients';
@@ -59,16 +59,25 @@ function migratedRequestItem(item: Record<string, unknown>): Record<string, unkn
   });
 }
 
+/**
+ * A folder of stored data, its owner's only (0700), also when an earlier version made it readable
+ * to others: what is inside cannot be reached through it.
+ */
+function ownerOnlyDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}
+
 export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAws> {
   const names: StorageNames = { ...DEFAULT_LOCAL_NAMES, ...opts.names };
   const tempDir = opts.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'qdsr-local-aws-'));
   const baseDir = opts.dataDir ? resolve(opts.dataDir) : (tempDir as string);
   const s3Dir = join(baseDir, 's3');
-  mkdirSync(s3Dir, { recursive: true });
+  ownerOnlyDir(s3Dir);
   let dynamoDir: string | undefined;
   if (opts.dataDir) {
     dynamoDir = join(baseDir, 'dynamodb');
-    mkdirSync(dynamoDir, { recursive: true });
+    ownerOnlyDir(dynamoDir);
   }
 
   let dynamo: LocalDynamo | undefined;

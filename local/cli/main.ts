@@ -2,16 +2,19 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { assertQualtricsTarget, unknownSettings } from '../../lambdas/core/config';
 import { ConfigError, isDsrError } from '../../lambdas/core/errors';
 import { scrubPii } from '../../lambdas/core/request-store/scrub';
+import * as bulk from './commands/bulk';
 import * as healthCmd from './commands/health';
 import {
   addLedgerCommands,
   type SubmissionLedgerOptions,
   withSubmissionLedgerOptions,
 } from './commands/ledger';
+import { addReportCommands } from './commands/reports';
 import * as requests from './commands/requests';
 import * as serveCmd from './commands/serve';
 import * as simulatorCmd from './commands/simulator';
 import * as sweepCmd from './commands/sweep';
+import { type EmailFileOption, emailFrom, withEmailFileOption } from './email-input';
 import { CliError, ExitCode } from './exit-codes';
 
 /**
@@ -62,35 +65,78 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     .exitOverride();
 
   withSubmissionLedgerOptions(
-    common(program.command('access').argument('<email>', "the data subject's email")),
+    withEmailFileOption(common(program.command('access').argument('[email]', "the data subject's email"))),
   )
     .description('export everything Qualtrics holds on the subject into a bundle')
     .option('--out <dir>', 'copy the bundle to <dir>/<requestId>/', './exports')
-    .action(async (email: string, o: CommonOptions & SubmissionLedgerOptions & { out: string }) =>
-      run(async () => requests.access(email, o)),
+    .action(
+      async (
+        email: string | undefined,
+        o: CommonOptions & SubmissionLedgerOptions & EmailFileOption & { out: string },
+      ) => run(async () => requests.access(emailFrom(email, o), o)),
     );
 
   withSubmissionLedgerOptions(
-    common(program.command('delete').argument('<email>', "the data subject's email")),
+    withEmailFileOption(common(program.command('delete').argument('[email]', "the data subject's email"))),
   )
     .description('erase the subject from Qualtrics (an erasure request), with evidence')
     .option('--dry-run', "only report what would be erased (Qualtrics' searchOnly)")
-    .action(async (email: string, o: CommonOptions & SubmissionLedgerOptions & { dryRun?: boolean }) =>
-      run(async () => requests.deletion(email, o)),
+    .action(
+      async (
+        email: string | undefined,
+        o: CommonOptions & SubmissionLedgerOptions & EmailFileOption & { dryRun?: boolean },
+      ) => run(async () => requests.deletion(emailFrom(email, o), o)),
     );
 
   common(program.command('status').argument('<requestId>', 'the id printed when the request was submitted'))
     .description("print a request's status document")
     .action(async (requestId: string, o: CommonOptions) => run(async () => requests.status(requestId, o)));
 
-  common(program.command('retry').argument('<requestId>', 'a FAILED or interrupted request'))
+  common(
+    program
+      .command('retry')
+      .argument('[requestId]', 'a FAILED or interrupted request (or --failed for every FAILED one)'),
+  )
     .description(
       'resume a FAILED or interrupted request from where it stopped, reusing Qualtrics jobs already created',
     )
     .option('--out <dir>', 'for an access request: copy the bundle to <dir>/<requestId>/', './exports')
-    .action(async (requestId: string, o: CommonOptions & { out: string }) =>
-      run(async () => requests.retry(requestId, o)),
+    .option('--failed', 'retry every FAILED request that matches the filters below (at most 100 a run)')
+    .option('--type <type>', 'with --failed: only access or deletion requests')
+    .option('--since <time>', 'with --failed: received at or after (ISO-8601 instant, or YYYY-MM-DD)')
+    .option('--until <time>', 'with --failed: received before (same forms)')
+    .option('--error-code <code>', 'with --failed: only requests that failed with this code')
+    .action(
+      async (
+        requestId: string | undefined,
+        o: CommonOptions & bulk.RetryFailedOptions & { out: string; failed?: boolean },
+      ) =>
+        run(async () => {
+          const filters = o.type ?? o.since ?? o.until ?? o.errorCode;
+          if (o.failed && requestId !== undefined)
+            throw new CliError(ExitCode.BadInput, 'give a request id or --failed, not both');
+          if (o.failed) return bulk.retryFailedCommand(o);
+          if (requestId === undefined)
+            throw new CliError(ExitCode.BadInput, 'give the request id to retry, or --failed');
+          if (filters !== undefined)
+            throw new CliError(
+              ExitCode.BadInput,
+              '--type, --since, --until and --error-code go with --failed',
+            );
+          return requests.retry(requestId, o);
+        }),
     );
+
+  common(
+    program
+      .command('import')
+      .argument('<file>', 'a CSV file (- for stdin): header row, then one request per row'),
+  )
+    .description(
+      'submit a request for each row of a CSV (type,email[,jurisdiction,receivedAt,channel,dryRun,idempotencyKey]) and run them',
+    )
+    .option('--skip-invalid', 'submit the valid rows even when some are invalid (they are reported)')
+    .action(async (file: string, o: bulk.ImportOptions) => run(async () => bulk.importCommand(file, o)));
 
   common(program.command('export').argument('<requestId>', 'a COMPLETED access request'))
     .description("copy a completed access request's bundle from the data dir to <dir>/<requestId>/")
@@ -100,10 +146,11 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     );
 
   addLedgerCommands(program, common, run);
+  addReportCommands(program, common, run);
 
   common(program.command('sweep'))
     .description(
-      'resume the requests a stopped or crashed process left unfinished, and forget the emails due',
+      'resume stalled requests, send due-soon and overdue events, erase the emails due (serve does this every 10 minutes)',
     )
     .action(async (o: CommonOptions) => run(async () => sweepCmd.sweep(o)));
 

@@ -9,6 +9,7 @@ import {
   matchRoute,
   type RouteName,
 } from '../../lambdas/core/api';
+import { sweepReport } from '../../lambdas/core/sweep';
 import { setWorkflowStarter } from '../../lambdas/core/workflow-starter';
 import { apiDeps, apiRequestFromEvent } from '../../lambdas/handlers/api';
 import {
@@ -19,8 +20,8 @@ import {
 import { type ApiServer, startApiServer } from '../api/server';
 import { portInUseError } from '../cli/local-faults';
 import { type Runtime, startRuntime } from '../runtime';
+import { runLocalSweep } from '../sweep';
 import { removeOwnerFile, writeOwnerFile } from './owner-file';
-import { sweepLocally } from './sweep';
 
 /**
  * The process that owns a data dir (README "Several processes, one data dir"): `serve`, or a CLI
@@ -39,6 +40,8 @@ export interface OwnerOptions {
 export interface DataDirOwner {
   runtime: Runtime;
   workflows: BackgroundWorkflows;
+  /** When this process took the data dir. */
+  ownedSince: Date;
   /** `http://127.0.0.1:<port>`. */
   apiUrl: string;
   /** The same API the server serves, called in-process. */
@@ -64,10 +67,14 @@ function startsWork(req: ApiRequest): boolean {
 
 export async function startOwner(o: OwnerOptions): Promise<DataDirOwner> {
   const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale });
+  const ownedSince = new Date();
   const workflows = createBackgroundWorkflows({ waitScale: runtime.waitScale });
   setWorkflowStarter(workflows);
   // The Lambda's dependencies (read lazily, through its getters), plus the local server's own.
-  const local: LocalApiDeps = { sweep: () => sweepLocally({ handle, workflows }) };
+  const local: LocalApiDeps = {
+    sweep: async () =>
+      sweepReport(await runLocalSweep({ workflows, waitScale: runtime.waitScale, ownedSince })),
+  };
   const deps: ApiDeps = Object.create(apiDeps, { local: { value: local, enumerable: true } });
   const api = createApi(deps);
   let stopping = false;
@@ -104,12 +111,13 @@ export async function startOwner(o: OwnerOptions): Promise<DataDirOwner> {
   writeOwnerFile(runtime.dataDir, {
     pid: process.pid,
     apiUrl: server.url,
-    startedAt: new Date().toISOString(),
+    startedAt: ownedSince.toISOString(),
   });
   let closing: Promise<void> | undefined;
   return {
     runtime,
     workflows,
+    ownedSince,
     apiUrl: server.url,
     handle,
     stop: (options) => {

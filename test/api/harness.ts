@@ -17,7 +17,9 @@ import { scopedEnv } from '../support/scoped-env';
 /**
  * The local API as `serve` runs it, on real parts: the node:http server on 127.0.0.1 calling the
  * `api` Lambda handler, dynalite + s3rver, the simulator over HTTP, and the embedded engine in the
- * background — behind a spy starter that records every start and can hold runs at a gate.
+ * background — behind a spy starter that records every start and can hold runs at a gate. Every
+ * wait runs `scale` times faster (500× by default, as in the workflow tests), the simulator's clock
+ * as well.
  */
 
 export interface ApiWorld {
@@ -43,7 +45,7 @@ export interface ApiWorld {
 export async function startApiWorld(
   opts: { scale?: number; simulator?: SimulatorOptions } = {},
 ): Promise<ApiWorld> {
-  const scale = opts.scale ?? 0.01;
+  const scale = opts.scale ?? 0.002;
   const env = scopedEnv();
   const setEnv = env.set;
   const aws = await startLocalAws();

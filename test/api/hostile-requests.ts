@@ -195,6 +195,9 @@ export const CASES: Case[] = [
     ['until before since', '/requests?since=2026-02-01&until=2026-01-01'],
     ['records: a list filter', '/records?status=FAILED'],
     ['records: a bad until', '/records?until=2026-02-30'],
+    ['metrics: no year', '/reports/metrics'],
+    ['metrics: the email as the year', `/reports/metrics?year=${encodeURIComponent(EMAIL)}`],
+    ['metrics: an email as a parameter name', `/reports/metrics?year=2026&${encodeURIComponent(EMAIL)}=1`],
   ].map(([name, path]) => ({
     name: `GET ${name}`,
     method: 'GET',
@@ -292,7 +295,7 @@ export const CASES: Case[] = [
     code: 'METHOD_NOT_ALLOWED',
   },
   { name: 'unknown route', method: 'GET', path: '/admin', status: 404, code: 'NOT_FOUND' },
-  { name: 'root', method: 'GET', path: '/', status: 404, code: 'NOT_FOUND' },
+  { name: 'POST to the operator page', path: '/', json: {}, status: 405, code: 'METHOD_NOT_ALLOWED' },
   {
     name: 'POST to a request id',
     path: `/requests/${ID}`,

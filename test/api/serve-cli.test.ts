@@ -26,7 +26,9 @@ async function startServe(): Promise<Served> {
   const env = { ...process.env };
   for (const k of Object.keys(env))
     if (k.startsWith('QUALTRICS_') || k.startsWith('QDSR_') || k.startsWith('AWS_')) delete env[k];
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir], {
+  // Waits 500× faster (the built-in simulator's default is 100×): the workflow behind a SIGINT ends sooner.
+  const args = ['serve', '--port', '0', '--data-dir', dataDir, '--wait-scale', '0.002'];
+  const child = spawn(process.execPath, [BIN, ...args], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -56,6 +58,10 @@ describe('qualtrics-dsr serve', () => {
     try {
       expect(s.output()).toMatch(/Qualtrics: the built-in simulator/);
       expect((await fetch(`${s.url}/health`)).status).toBe(200);
+      expect(s.output()).toContain(`Operator page: ${s.url}/`);
+      const page = await fetch(`${s.url}/`);
+      expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+      expect(await page.text()).toContain('<title>qualtrics-dsr');
       const res = await fetch(`${s.url}/requests`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -61,16 +61,19 @@ describe('qualtrics-dsr against the built-in simulator', () => {
     expect(summary).toMatchObject({
       type: 'access',
       status: 'COMPLETED',
-      counts: { directoriesSearched: 4, contactsFound: 4, files: 5 },
+      counts: { directoriesSearched: 4, contactsFound: 4, files: 6 },
       export: { bucket: 'qdsr-exports', prefix: `exports/${summary.requestId}/` },
     });
     expect(summary.qualtrics.customerDataRequestId).toMatch(/\S/);
     expect(summary.qualtrics.fileIds.length).toBeGreaterThan(0);
+    // Which Qualtrics it ran against: the summary and the manifest say so.
+    expect(summary.qualtrics.target).toBe('simulator');
     accessId = summary.requestId;
     const dir = join(outDir, accessId);
     expect(summary.export.localDir).toBe(dir);
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     expect(manifest.subject.emailSha256).toBe(emailSha256(SEEDED_SUBJECT));
+    expect(manifest.qualtrics.target).toBe('simulator');
     expect(manifest.files).toHaveLength(summary.counts.files);
     for (const f of manifest.files) {
       const local = join(dir, f.key.slice(`exports/${accessId}/`.length));
@@ -91,6 +94,7 @@ describe('qualtrics-dsr against the built-in simulator', () => {
       type: 'access',
       status: 'COMPLETED',
       maskedEmail: 's***@example.com',
+      qualtrics: { target: 'simulator' },
     });
     expect(doc.timeline.map((t: { step: string }) => t.step)).toContain('STARTED');
     expectNoEmail(r.stdout + r.stderr);
@@ -108,7 +112,18 @@ describe('qualtrics-dsr against the built-in simulator', () => {
       verification: { contactsRemaining: 4 },
     });
     expect(summary.qualtrics.erasureRequestId).toMatch(/^OP-/);
+    expect(summary.qualtrics.target).toBe('simulator');
     expect(JSON.stringify(summary)).not.toContain('emailsNotFound');
+    expectNoEmail(r.stdout + r.stderr);
+  });
+
+  it('delete --dry-run without --json says what would be erased, not what remains', async () => {
+    const r = await runCli(['delete', SEEDED_SUBJECT, '--dry-run', '--data-dir', dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('would be erased: 4 contact(s) (dry run: nothing was erased)');
+    expect(r.stdout).not.toContain('contacts remaining');
+    // Progress named the erasure it waited on (stderr is not a TTY here: one line per poll).
+    expect(r.stderr).toMatch(/waiting on Qualtrics: erasure \(dry run\) OP-[\w-]+: .*waited \d+s/);
     expectNoEmail(r.stdout + r.stderr);
   });
 
@@ -145,7 +160,7 @@ describe('qualtrics-dsr against the built-in simulator', () => {
     [['status', '00000000-0000-4000-8000-000000000000'], /unknown request id/],
     [['bogus'], /unknown command/],
     [['access', SEEDED_SUBJECT, '--no-such-flag'], /unknown option/],
-    [['access'], /missing required argument/],
+    [['access'], /give the subject's email, or --email-file FILE/],
     [['access', SEEDED_SUBJECT, '--wait-scale', '-1'], /--wait-scale must be a positive number/],
     [['serve', '--port', '99999'], /port number/],
   ])('bad input %j → exit 2 with a one-line reason, nothing recorded', async (args, reason) => {
@@ -184,6 +199,8 @@ describe('qualtrics-dsr against another Qualtrics server (QUALTRICS_BASE_URL)', 
       QUALTRICS_BASE_URL: sim.url,
       QUALTRICS_CLIENT_ID: CANARY_CLIENT.clientId,
       QUALTRICS_CLIENT_SECRET: secret,
+      // Inherited from somewhere: only the runtime's own simulator is called "simulator".
+      QDSR_SIMULATOR_ORIGIN: new URL(sim.url).origin,
     });
 
   it('access and delete work unchanged, with exactly one customer-data job and one erasure per request', async () => {
@@ -202,7 +219,12 @@ describe('qualtrics-dsr against another Qualtrics server (QUALTRICS_BASE_URL)', 
       env(),
     );
     expect(access.code, access.stderr).toBe(0);
-    expect(JSON.parse(access.stdout)).toMatchObject({ status: 'COMPLETED', counts: { contactsFound: 2 } });
+    // Which Qualtrics it ran against: the origin, not "simulator" (this one is not the runtime's).
+    expect(JSON.parse(access.stdout)).toMatchObject({
+      status: 'COMPLETED',
+      counts: { contactsFound: 2 },
+      qualtrics: { target: new URL(sim.url).origin },
+    });
     expect(subject.toLowerCase()).toBe(CANARY_EMAIL);
     expect(access.stderr.split('\n')[0]).toContain(`Qualtrics: ${sim.url} (from QUALTRICS_BASE_URL)`);
     const del = await runCli(['delete', subject, '--json', '--data-dir', dir, '--wait-scale', '0.01'], env());
@@ -210,6 +232,7 @@ describe('qualtrics-dsr against another Qualtrics server (QUALTRICS_BASE_URL)', 
     expect(JSON.parse(del.stdout)).toMatchObject({
       status: 'COMPLETED',
       verification: { contactsRemaining: 0 },
+      qualtrics: { target: new URL(sim.url).origin },
     });
     const counts = sim.counters();
     expect(counts.bySubject[emailSha256(subject)]).toMatchObject({

@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoDocumentClient } from '../../lambdas/core/aws-clients';
 import { RECORDS_CSV_HEADER } from '../../lambdas/core/ledger';
 import { RequestStore } from '../../lambdas/core/request-store';
-import { startLocalAws } from '../../local/aws';
 import { SEEDED_SUBJECT } from '../../local/simulator';
-import { runCli } from './run-cli';
+import { runCli, withDataDirStore } from './run-cli';
 
 /**
  * The ledger through the CLI as a user runs it (a child process per command, one data dir):
@@ -41,16 +40,8 @@ interface Summary {
 }
 
 /** Opens the data dir in this process (no CLI may run meanwhile). */
-async function withStore<T>(use: (store: RequestStore, table: string) => Promise<T>): Promise<T> {
-  const aws = await startLocalAws({ dataDir });
-  aws.applyEnv();
-  try {
-    const table = aws.names.requestsTable;
-    return await use(new RequestStore({ doc: dynamoDocumentClient(), tableName: table }), table);
-  } finally {
-    await aws.close();
-  }
-}
+const withStore = <T>(use: (store: RequestStore, table: string) => Promise<T>): Promise<T> =>
+  withDataDirStore(dataDir, use);
 
 const recordedItems = () =>
   withStore(async (_, table) => {

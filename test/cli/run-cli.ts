@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { dynamoDocumentClient } from '../../lambdas/core/aws-clients';
+import { RequestStore } from '../../lambdas/core/request-store';
+import { startLocalAws } from '../../local/aws';
 import { SIMULATOR_CLIENT } from '../../local/simulator';
 import { LeakScanner } from '../support/canaries';
 
@@ -71,4 +74,22 @@ export async function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()
 /** Every form in which an email could leak: raw, lower/upper case, URL-encoded. */
 export function leakForms(secret: string): string[] {
   return [...new Set([secret, secret.toLowerCase(), secret.toUpperCase(), encodeURIComponent(secret)])];
+}
+
+/**
+ * Opens a data dir in this process, with a request store on it (no CLI may run on it meanwhile):
+ * to set up or inspect what the CLI runs see.
+ */
+export async function withDataDirStore<T>(
+  dataDir: string,
+  use: (store: RequestStore, table: string) => Promise<T>,
+): Promise<T> {
+  const aws = await startLocalAws({ dataDir });
+  aws.applyEnv();
+  try {
+    const table = aws.names.requestsTable;
+    return await use(new RequestStore({ doc: dynamoDocumentClient(), tableName: table }), table);
+  } finally {
+    await aws.close();
+  }
 }

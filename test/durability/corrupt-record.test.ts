@@ -42,7 +42,7 @@ const raw = async (requestId: string) =>
     )
   ).Item as Record<string, unknown>;
 
-/** A recorded request (not started) whose timeline and counts are no longer what the store wrote. */
+/** A request recorded an hour ago (not started) whose timeline and counts are no longer what the store wrote. */
 async function damagedRequest(): Promise<string> {
   const { record } = await workflowDeps().store.create({
     source: 'cli',
@@ -50,7 +50,15 @@ async function damagedRequest(): Promise<string> {
     email: SEEDED_SUBJECT,
   });
   await dynamoDocumentClient().send(
-    new PutCommand({ TableName: table(), Item: { ...record, timeline: 'garbled', counts: 'x' } }),
+    new PutCommand({
+      TableName: table(),
+      Item: {
+        ...record,
+        updatedAt: new Date(Date.now() - 3_600_000).toISOString(),
+        timeline: 'garbled',
+        counts: 'x',
+      },
+    }),
   );
   return record.requestId;
 }

@@ -105,7 +105,7 @@ describe('kill -9 of serve', () => {
     expect(ownerOf(dataDir)?.pid).toBe(first.pid);
 
     const second = track(await startServe(dataDir, env(), WAIT));
-    await second.waitForStderr(/resumed 4 interrupted request\(s\)/);
+    await second.waitForStderr(/sweep: resumed 4 stalled request\(s\)/);
     for (const [id, was] of before) {
       const doc = await until(() => getDoc(second.url, id), ended);
       expect(doc.status, JSON.stringify(doc.error)).toBe('COMPLETED');

@@ -342,6 +342,8 @@ describe('bad input through every channel', () => {
     it.each([
       ['list --status', ['list', '--status', `${CANARY_EMAIL}`]],
       ['records --since', ['records', '--since', `zqcanary-yesterday`]],
+      ['metrics --year', ['metrics', '--year', `${CANARY_EMAIL}`]],
+      ['evidence <id>', ['evidence', `${CANARY_EMAIL}`]],
     ])('%s with a hostile value → exit 2', (name, args) =>
       expectCliExit2(args, { channel: 'cli', table: 'ledger filter', name }),
     );
@@ -370,11 +372,15 @@ describe('bad input through every channel', () => {
       await send('GET', '/requests'),
       await send('POST', '/requests/search', JSON.stringify({ email: CANARY_EMAIL })),
       await send('GET', '/records'),
+      await send('GET', `/requests/${requestId}/evidence`),
     ]) {
       expect(answer.status).toBe(200);
       expect(answer.text).toContain(requestId);
       leaks.scan('ledger answer', answer.text);
     }
+    const metrics = await send('GET', `/reports/metrics?year=${new Date().getUTCFullYear()}`);
+    expect(JSON.parse(metrics.text).byType.deletion.received).toBeGreaterThanOrEqual(1);
+    leaks.scan('metrics answer', metrics.text);
     expect(leaks.hits).toEqual([]);
   });
 });

@@ -22,6 +22,9 @@ vi.hoisted(() => {
  * DynamoDB and S3 outages too.) Canary subjects and the canary client secret throughout.
  */
 
+/** The CLI's waits and the simulator's clock run 500× faster (as the API world's and the workflow tests'). */
+const SCALE = 0.002;
+
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** The fields of status documents, summaries and API answers these tests read. */
@@ -146,13 +149,13 @@ describe('qualtrics-dsr retry', () => {
     rmSync(root, { recursive: true, force: true });
   });
   beforeAll(async () => {
-    sim = await startSimulator({ timeScale: 0.01, seed: canarySeed([subject]), clients: [CANARY_CLIENT] });
+    sim = await startSimulator({ timeScale: SCALE, seed: canarySeed([subject]), clients: [CANARY_CLIENT] });
   });
 
   // Against "another Qualtrics" (the simulator by URL), with the canary client and every log line on stdout.
   const env = () =>
     cleanEnv({ QUALTRICS_BASE_URL: sim.url, ...CANARY_CLIENT_ENV, POWERTOOLS_LOG_LEVEL: 'DEBUG' });
-  const common = ['--data-dir', join(root, 'data'), '--wait-scale', '0.01', '--json'];
+  const common = ['--data-dir', join(root, 'data'), '--wait-scale', String(SCALE), '--json'];
   /** The summary among the log lines (runCli has scanned all of stdout and stderr for the canaries). */
   const summaryOf = (stdout: string) =>
     stdout

@@ -142,6 +142,11 @@ describe('each function reaches exactly what its catalog entry lists', () => {
           `dynamodb:Query @ ${i.requests}/index/byEmailForgetAt`,
           ...via('dynamodb', ['kms:Decrypt', 'kms:DescribeKey']),
         ];
+      case 'requestsTable:queryByStatus':
+        return [
+          `dynamodb:Query @ ${i.requests}/index/byStatus`,
+          ...via('dynamodb', ['kms:Decrypt', 'kms:DescribeKey']),
+        ];
       case 'limiterTable:write':
         return [`dynamodb:GetItem @ ${i.limiter}`, `dynamodb:UpdateItem @ ${i.limiter}`];
       case 'exportsBucket:write':
@@ -163,10 +168,22 @@ describe('each function reaches exactly what its catalog entry lists', () => {
           `s3:PutObject @ ${i.bucket}/evidence/*`,
           ...via('s3', ['kms:GenerateDataKey', 'kms:Decrypt']),
         ];
+      case 'evidence:read':
+        return [
+          `s3:GetObject @ ${i.bucket}/evidence/*`,
+          `s3:ListBucket @ ${i.bucket} if s3:prefix evidence/*`,
+          ...via('s3', ['kms:Decrypt']),
+        ];
       case 'qualtricsSecret:read':
         return [`secretsmanager:GetSecretValue @ ${i.secret}`];
       case 'stateMachines:start':
         return [`states:StartExecution @ ${i.access}`, `states:StartExecution @ ${i.deletion}`];
+      // The executions of our two machines only (their names are per request).
+      case 'stateMachines:describeExecutions':
+        return [i.access, i.deletion].map(
+          (m) =>
+            `states:DescribeExecution @ arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${m.slice(0, -1)}.Name>:*`,
+        );
       case 'events:put':
         return [`events:PutEvents @ ${i.bus}`];
     }

@@ -1,5 +1,6 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SETTINGS } from '../../infra/config';
 import { HANDLER_NAMES, HANDLERS } from '../../lambdas/catalog';
 import { REQUESTS_TABLE_INDEXES, SUMMARY_ATTRIBUTES } from '../../lambdas/core/tables';
 import { resourcesOfType, type Synth, synth } from './support';
@@ -7,7 +8,7 @@ import { resourcesOfType, type Synth, synth } from './support';
 /**
  * The ledger in the synthesized template: the requests table's indexes (the ones the local runtime
  * creates, from the same specs) and TTL, the record retention every writer is given (730 days by
- * default, the context's otherwise, with a warning below it), and the daily minimization.
+ * default, the context's otherwise, with a warning below it), and the minimization the hourly sweep runs.
  */
 
 let s: Synth;
@@ -136,12 +137,15 @@ describe('record retention', () => {
 });
 
 describe('minimization', () => {
-  it('runs forgetEmails once a day', () => {
-    const rule = s.json.Resources[s.id(s.stack.events.emailMinimizationSchedule!)]?.Properties ?? {};
-    expect(rule.ScheduleExpression).toBe('rate(1 day)');
-    expect(rule.EventBusName).toBeUndefined();
+  it("is the hourly sweep's (one schedule): its function may query the emails due, and no other schedule does it", () => {
+    const rule = s.json.Resources[s.id(s.stack.events.sweepSchedule!)]?.Properties ?? {};
+    expect(rule.ScheduleExpression).toBe('rate(1 hour)');
     const targets = rule.Targets as Array<{ Arn: unknown }>;
-    expect(targets.map((t) => t.Arn)).toEqual([{ 'Fn::GetAtt': [s.functionIds.forgetEmails, 'Arn'] }]);
-    expect(resourcesOfType(s.json, 'AWS::Events::Rule').length).toBeGreaterThanOrEqual(4);
+    expect(targets.map((t) => t.Arn)).toEqual([{ 'Fn::GetAtt': [s.functionIds.sweep, 'Arn'] }]);
+    expect(HANDLERS.sweep.resources).toContain('requestsTable:queryEmailsDue');
+    const schedules = resourcesOfType(s.json, 'AWS::Events::Rule').filter(([, r]) => r.ScheduleExpression);
+    expect(schedules.map(([, r]) => r.ScheduleExpression).sort()).toEqual(
+      [DEFAULT_SETTINGS.connectionCheckSchedule, 'rate(1 hour)'].sort(),
+    );
   });
 });

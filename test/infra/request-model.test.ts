@@ -8,12 +8,15 @@ import { z } from 'zod';
 import { PrivacyApi } from '../../infra/constructs/api';
 import {
   ApiError,
+  batchSubmission,
+  bulkRetryRequest,
   extensionRequest,
   parseExtensionRequest,
   parseSubjectSearch,
   subjectSearch,
   validateCreateRequest,
 } from '../../lambdas/core/api';
+import { validateBody } from '../../lambdas/core/api/body';
 import { requestSubmission } from '../../lambdas/core/request-contract';
 import { CASES } from '../api/hostile-requests';
 import { HOSTILE_BODIES, HOSTILE_EMAILS, HOSTILE_KEYS } from '../faults/hostile-inputs';
@@ -54,7 +57,9 @@ function synthApi(submission?: z.ZodType): SynthesizedApi {
   expect(Object.keys(models).sort()).toEqual([
     'CreatePrivacyRequest',
     'ExtendPrivacyRequest',
+    'RetryFailedPrivacyRequests',
     'SearchPrivacyRequests',
+    'SubmitPrivacyRequestBatch',
   ]);
   const response = resourcesOfType(json, 'AWS::ApiGateway::GatewayResponse').find(
     ([, p]) => p.ResponseType === 'BAD_REQUEST_BODY',
@@ -225,7 +230,7 @@ describe('the POST /requests model', () => {
   it('tells a rejected caller the fields, never the value', () => {
     // One text for every body (API Gateway has one BAD_REQUEST_BODY answer per API).
     expect(app.badBodyMessage).toBe(
-      'the body must be JSON with no other fields: POST /requests {type: access|deletion, email, dryRun?, idempotencyKey?, jurisdiction?: gdpr|uk-gdpr|ccpa|us-state, receivedAt?, channel?: web-form|email|phone|mail|in-person|authorized-agent|other|unspecified}; POST /requests/search {email}; POST /requests/{id}/extend {reason}',
+      'the body must be JSON with no other fields: POST /requests {type: access|deletion, email, dryRun?, idempotencyKey?, jurisdiction?: gdpr|uk-gdpr|ccpa|us-state, receivedAt?, channel?: web-form|email|phone|mail|in-person|authorized-agent|other|unspecified}; POST /requests/search {email}; POST /requests/batch {requests}; POST /requests/retry {status: FAILED, type?: access|deletion, since?, until?, errorCode?}; POST /requests/{id}/extend {reason}',
     );
   });
 });
@@ -292,6 +297,74 @@ describe('the POST /requests/search and POST /requests/{id}/extend models', () =
     // The finer email rules are the handler's alone, as for POST /requests.
     expect(search({ email: 'jane\u202e@example.com' })).toBe(true);
     expect(searchLocally({ email: 'jane\u202e@example.com' })).toBe(false);
+  });
+});
+
+describe('the bulk models (POST /requests/batch, POST /requests/retry)', () => {
+  const app = synthApi();
+  const batch = modelValidator(app.models.SubmitPrivacyRequestBatch!);
+  const retry = modelValidator(app.models.RetryFailedPrivacyRequests!);
+  const locally = (schema: z.ZodType) => (body: unknown) => {
+    try {
+      validateBody(schema, body);
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError) return false;
+      throw e;
+    }
+  };
+  const batchLocally = locally(batchSubmission);
+  const retryLocally = locally(bulkRetryRequest);
+
+  it('let a batch with a bad item through (each item is answered on its own), up to 500 items', () => {
+    const good = { type: 'access', email: SUBJECT };
+    for (const body of [
+      { requests: [good] },
+      { requests: [good, { type: 'nope' }, 42, null] },
+      { requests: Array.from({ length: 500 }, () => good) },
+    ]) {
+      expect(batch(body)).toBe(true);
+      expect(batchLocally(body)).toBe(true);
+    }
+    for (const body of [
+      {},
+      { requests: [] },
+      { requests: Array.from({ length: 501 }, () => good) },
+      { requests: good },
+      { requests: [good], more: 1 },
+    ]) {
+      expect(batch(body), JSON.stringify(body).slice(0, 80)).toBe(false);
+      expect(batchLocally(body), JSON.stringify(body).slice(0, 80)).toBe(false);
+    }
+  });
+
+  it('retry FAILED requests only, with the filters the handler knows', () => {
+    for (const body of [
+      { status: 'FAILED' },
+      {
+        status: 'FAILED',
+        type: 'deletion',
+        since: '2026-01-01',
+        until: '2026-02-01T00:00:00Z',
+        errorCode: 'QUALTRICS_AUTH',
+      },
+    ]) {
+      expect(retry(body)).toBe(true);
+      expect(retryLocally(body)).toBe(true);
+    }
+    for (const body of [
+      {},
+      { status: 'COMPLETED' },
+      { status: 'FAILED', type: 'other' },
+      { status: 'FAILED', errorCode: 'lower case' },
+      { status: 'FAILED', email: SUBJECT },
+    ]) {
+      expect(retry(body), JSON.stringify(body)).toBe(false);
+      expect(retryLocally(body), JSON.stringify(body)).toBe(false);
+    }
+    // Dates are the handler's to read, as for the list's query.
+    expect(retryLocally({ status: 'FAILED', since: 'yesterday' })).toBe(false);
+    expect(retryLocally({ status: 'FAILED', since: '2026-02-01', until: '2026-01-01' })).toBe(false);
   });
 });
 

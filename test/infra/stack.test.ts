@@ -10,7 +10,7 @@ import { API_ROUTES, DEFAULT_THROTTLING } from '../../infra/constructs/api';
 import { ACCESS_LOG_RETENTION_DAYS } from '../../infra/constructs/storage';
 import { SECRET_PLACEHOLDER_CLIENT_ID, SECRET_PLACEHOLDER_DATACENTER } from '../../infra/stack';
 import { HANDLER_NAMES, HANDLERS, type HandlerName, type HandlerSpec } from '../../lambdas/catalog';
-import { LIST_PARAMETERS, RECORDS_PARAMETERS, ROUTES } from '../../lambdas/core/api';
+import { isLocalOnlyRoute, LIST_PARAMETERS, RECORDS_PARAMETERS, ROUTES } from '../../lambdas/core/api';
 import { originFromEnv } from '../../lambdas/core/config';
 import { ErrorNames, QualtricsError } from '../../lambdas/core/errors';
 import { requestSubmission } from '../../lambdas/core/request-contract';
@@ -348,7 +348,7 @@ describe('REST API', () => {
     const found = methods().map(({ p, path }) => `${p.HttpMethod} ${path}`);
     expect(found.sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
     // The local server's own routes (marked localOnly) are never built into API Gateway.
-    const localOnly = ROUTES.filter((r) => 'localOnly' in r && r.localOnly);
+    const localOnly = ROUTES.filter((r) => isLocalOnlyRoute(r.name));
     expect(localOnly.length).toBeGreaterThan(0);
     for (const r of localOnly) expect(found).not.toContain(`${r.method} ${r.path}`);
     for (const { p } of methods()) {
@@ -357,6 +357,18 @@ describe('REST API', () => {
       const integration = resolve(p.Integration) as { Type: string; Uri: string };
       expect(integration.Type).toBe('AWS_PROXY');
       expect(integration.Uri).toContain(`<${s.functionIds.api}.Arn>`);
+    }
+  });
+
+  it('builds no local-only route: the sweep on demand (POST /sweep) and the operator page (GET /) are served by the local server alone', () => {
+    const localOnly = ROUTES.filter((r) => isLocalOnlyRoute(r.name)).map((r) => `${r.method} ${r.path}`);
+    expect(localOnly).toEqual(['POST /sweep', 'GET /']);
+    for (const route of localOnly)
+      expect(API_ROUTES.map((r) => `${r.method} ${r.path}`)).not.toContain(route);
+    expect(API_ROUTES).toHaveLength(ROUTES.length - localOnly.length);
+    // Every method hangs off a resource of ours; none off the API's root (`/`).
+    for (const [, p] of resourcesOfType(s.json, 'AWS::ApiGateway::Method')) {
+      expect((p.ResourceId as { Ref?: string }).Ref).toEqual(expect.any(String));
     }
   });
 
@@ -460,7 +472,7 @@ describe('EventBridge', () => {
     });
   });
 
-  it('lets EventBridge invoke exactly the intake, connection-check, execution-ended and minimization functions', () => {
+  it('lets EventBridge invoke exactly the intake, connection-check, execution-ended and sweep functions', () => {
     const permissions = resourcesOfType(s.json, 'AWS::Lambda::Permission')
       .map(([, p]) => p)
       .filter((p) => p.Principal === 'events.amazonaws.com');
@@ -471,7 +483,7 @@ describe('EventBridge', () => {
         s.functionIds.intakeEvent,
         s.functionIds.connectionCheck,
         s.functionIds.executionEnded,
-        s.functionIds.forgetEmails,
+        s.functionIds.sweep,
       ].sort(),
     );
   });
@@ -500,9 +512,9 @@ describe('EventBridge', () => {
 });
 
 describe('alarms', () => {
-  it('alarms on failed executions, failed connection checks, Qualtrics 429s and dead letters, to the topic', () => {
+  it('alarms on failed executions, failed connection checks, Qualtrics 429s, overdue requests and dead letters, to the topic', () => {
     const alarms = resourcesOfType(s.json, 'AWS::CloudWatch::Alarm').map(([, p]) => p);
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(6);
     for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: s.id(s.stack.alarms.topic) }]);
     const text = JSON.stringify(alarms);
     for (const metric of [
@@ -510,6 +522,7 @@ describe('alarms', () => {
       'ExecutionsTimedOut',
       'ConnectionCheckFailed',
       'QualtricsThrottled',
+      'OverdueRequests',
     ]) {
       expect(text).toContain(`"MetricName":"${metric}"`);
     }

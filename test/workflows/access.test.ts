@@ -79,6 +79,7 @@ describe('access workflow', () => {
     const manifest = await manifestOf(requestId);
     expect(validManifest(manifest), JSON.stringify(validManifest.errors)).toBe(true);
     expect(manifest.subject.emailSha256).toBe(emailSha256(SEEDED_SUBJECT));
+    expect(manifest.qualtrics.target).toBe(new URL(w.sim.url).origin);
 
     // Every stored file is listed, with its real size and hash.
     const keys = (await bundleKeys(requestId)).filter((k) => k !== manifestKey(requestId));
@@ -246,7 +247,7 @@ describe('access workflow', () => {
     expect(record.error?.message).toMatch(/customer-data job/);
     expect(record.timeline.map((t) => t.step)).toContain('CUSTOMER_DATA_JOB_FAILED');
     const published = w.published.filter((e) => e.detail.requestId === requestId);
-    expect(published.map((e) => [e.detailType, e.detail.errorCode])).toEqual([
+    expect(published.map((e) => [e.detailType, (e.detail as { errorCode?: string }).errorCode])).toEqual([
       ['Privacy Request Failed', 'QUALTRICS_JOB_FAILED'],
     ]);
     expectNoEmail(serialized(run), SEEDED_SUBJECT);
@@ -332,7 +333,10 @@ describe('access workflow', () => {
     expect(run.status).toBe('FAILED');
     const record = await w.record(requestId);
     expect(record.error?.code).toBe('QUALTRICS_AMBIGUOUS_CREATE');
-    expect(record.error?.message).toMatch(/not repeated/);
+    // What happened, what to check and what to do.
+    expect(record.error?.message).toMatch(/not sent again/);
+    expect(record.error?.message).toContain(requestId);
+    expect(record.error?.message).toMatch(/customer-data-requests.*submit the request again/);
     expect(w.sim.counters().bySubject[emailSha256(subject)]?.customerDataCreates ?? 0).toBe(0);
     expectNoEmail(serialized(run), subject);
   });

@@ -30,7 +30,9 @@ interface EvidenceFile {
   erasureRequestId: string;
   searchOnly: boolean;
   statuses: Array<{ at: string; status: string }>;
-  emailsNotFound?: string[];
+  subjectFound: boolean | null;
+  subject: { emailSha256: string };
+  emailsNotFound?: Array<{ maskedEmail: string; emailSha256: string }>;
   verification: {
     contactsRemaining?: number;
     skipped?: true;
@@ -66,12 +68,22 @@ describe('deletion workflow', () => {
       finishedAt: expect.any(String),
       dryRun: false,
       subjectFound: true,
-      qualtrics: { erasureRequestId, status: 'Completed' },
+      // Which Qualtrics it ran against: this world's simulator is a server of its own (no local runtime).
+      qualtrics: { target: new URL(w.sim.url).origin, erasureRequestId, status: 'Completed' },
       verification: { contactsRemaining: 0 },
     });
 
     const evidence = await evidenceOf(requestId);
-    expect(evidence).toMatchObject({ requestId, erasureRequestId, searchOnly: false, emailsNotFound: [] });
+    expect(evidence).toMatchObject({
+      schemaVersion: '2.0',
+      requestId,
+      erasureRequestId,
+      searchOnly: false,
+      subjectFound: true,
+      subject: { emailSha256: emailSha256(SEEDED_SUBJECT) },
+      qualtrics: { target: new URL(w.sim.url).origin },
+      emailsNotFound: [],
+    });
     expect(evidence.verification.contactsRemaining).toBe(0);
     expect(evidence.verification.directories).toHaveLength(4);
     expect(evidence.statuses.at(-1)?.status).toBe('Completed');
@@ -108,7 +120,7 @@ describe('deletion workflow', () => {
     expect((await evidenceOf(requestId)).searchOnly).toBe(true);
   });
 
-  it('records emailsNotFound in the evidence only when Qualtrics does not know the subject', async () => {
+  it('records emailsNotFound in the evidence, masked and hashed, only when Qualtrics does not know the subject', async () => {
     const subject = 'Nobody.Known@Example.com';
     const requestId = await w.createRequest('deletion', subject);
     const run = await w.run('deletion', requestId);
@@ -116,7 +128,13 @@ describe('deletion workflow', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.output).toMatchObject({ subjectFound: false, verification: { contactsRemaining: 0 } });
     const evidence = await evidenceOf(requestId);
-    expect(evidence.emailsNotFound?.map((e) => e.toLowerCase())).toEqual([subject.toLowerCase()]);
+    // Qualtrics named the subject; the evidence keeps it masked and hashed, never the address.
+    expect(evidence.emailsNotFound).toEqual([
+      { maskedEmail: 'n***@example.com', emailSha256: emailSha256(subject) },
+    ]);
+    expect(evidence.subjectFound).toBe(false);
+    expectNoEmail(JSON.stringify(evidence), subject);
+    expectNoEmail(JSON.stringify((await w.record(requestId)).evidence), subject);
     // The summary, the events and the record's public parts do not carry it.
     expectNoEmail(JSON.stringify(run.output), subject);
     expectNoEmail(serialized(run), subject);

@@ -51,7 +51,7 @@ export function parseExtensionRequest(req: ApiRequest): ExtensionRequest {
   return validateBody(extensionRequest, readJsonBody(req));
 }
 
-function validateBody<T>(schema: z.ZodType<T>, value: unknown): T {
+export function validateBody<T>(schema: z.ZodType<T>, value: unknown): T {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw badRequest('INVALID_BODY', 'the request body must be a JSON object');
   }
@@ -60,10 +60,10 @@ function validateBody<T>(schema: z.ZodType<T>, value: unknown): T {
   return result.value;
 }
 
-/** The body as JSON: media type, size, encoding and depth checked first. */
-function readJsonBody(req: ApiRequest): unknown {
+/** The body as JSON: media type, size (`limit`), encoding and depth checked first. */
+export function readJsonBody(req: ApiRequest, limit: number = MAX_BODY_BYTES): unknown {
   requireJsonContentType(req);
-  return parseJson(decodeBody(req));
+  return parseJson(decodeBody(req, limit));
 }
 
 function requireJsonContentType(req: ApiRequest): void {
@@ -88,25 +88,25 @@ function requireJsonContentType(req: ApiRequest): void {
   }
 }
 
-const tooLarge = () =>
-  new ApiError(413, 'PAYLOAD_TOO_LARGE', `the request body must be at most ${MAX_BODY_BYTES} bytes`);
+const tooLarge = (limit: number) =>
+  new ApiError(413, 'PAYLOAD_TOO_LARGE', `the request body must be at most ${limit} bytes`);
 
-function decodeBody(req: ApiRequest): string {
+function decodeBody(req: ApiRequest, limit: number): string {
   const raw = req.body;
   if (raw === null || raw === undefined || raw === '')
     throw badRequest('EMPTY_BODY', 'the request body is empty');
   let bytes: Buffer;
   if (req.isBase64Encoded) {
     // Check before decoding: base64 is 4/3 of the bytes it carries.
-    if (raw.length > Math.ceil(MAX_BODY_BYTES / 3) * 4 + 4) throw tooLarge();
+    if (raw.length > Math.ceil(limit / 3) * 4 + 4) throw tooLarge(limit);
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw))
       throw badRequest('INVALID_BODY', 'the request body is not valid base64');
     bytes = Buffer.from(raw, 'base64');
   } else {
-    if (raw.length > MAX_BODY_BYTES) throw tooLarge();
+    if (raw.length > limit) throw tooLarge(limit);
     bytes = Buffer.from(raw, 'utf8');
   }
-  if (bytes.length > MAX_BODY_BYTES) throw tooLarge();
+  if (bytes.length > limit) throw tooLarge(limit);
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {

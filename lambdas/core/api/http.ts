@@ -26,8 +26,10 @@ export interface ApiResponse {
   body: string;
 }
 
-/** Request bodies larger than this are refused (413) without being parsed (BRIEF §4). */
+/** Request bodies larger than this are refused (413) without being parsed (README "HTTP API"). */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** `POST /requests/batch` alone: 500 submissions of the longest allowed fields fit (README "Bulk"). */
+export const MAX_BATCH_BODY_BYTES = 1024 * 1024;
 
 export interface ApiErrorBody {
   error: { code: string; message: string };

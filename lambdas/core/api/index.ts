@@ -1,3 +1,4 @@
+export type { SweepReport } from '../sweep';
 export {
   type ExtensionRequest,
   extensionRequest,
@@ -10,6 +11,18 @@ export {
   subjectSearch,
   validateCreateRequest,
 } from './body';
+export {
+  type BatchItemResult,
+  type BatchSubmission,
+  type BulkRetryRequest,
+  type BulkRetryResult,
+  batchSubmission,
+  bulkRetryRequest,
+  MAX_BATCH_REQUESTS,
+  MAX_BULK_RETRIES,
+  retryFailed,
+  submitBatch,
+} from './bulk';
 export { ApiError, inputErrorCode, isInputError, type MappedError, toErrorResponse } from './errors';
 export {
   type ApiErrorBody,
@@ -18,6 +31,7 @@ export {
   csvResponse,
   headerValue,
   jsonResponse,
+  MAX_BATCH_BODY_BYTES,
   MAX_BODY_BYTES,
   type QueryParameters,
 } from './http';
@@ -29,9 +43,12 @@ export {
   RECORDS_PARAMETERS,
 } from './ledger-query';
 export {
+  isLocalOnlyRoute,
+  type LocalOnlyRouteName,
   type MatchedRoute,
   type MatchOptions,
   matchRoute,
+  maxBodyBytesOf,
   ROUTES,
   type Route,
   type RouteName,
@@ -51,6 +68,5 @@ export {
   type RequestStoreLike,
   SOURCE_HEADER,
   type SubjectRequests,
-  type SweepReport,
 } from './service';
 export { type SubmitDeps, type Submitted, submitRequest } from './submit';

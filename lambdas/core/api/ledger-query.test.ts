@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { QueryParameters } from './http';
-import { parseListQuery, parseRecordsQuery } from './ledger-query';
+import { parseListQuery, parseMetricsQuery, parseRecordsQuery } from './ledger-query';
 import { rejection } from './testing';
 
 const q = (params: Record<string, string | string[]>): QueryParameters =>
@@ -104,6 +104,30 @@ describe('parseRecordsQuery', () => {
     ];
     for (const params of refused) {
       expect(rejection(() => parseRecordsQuery(q(params))).code).toBe('INVALID_QUERY');
+    }
+  });
+});
+
+describe('parseMetricsQuery', () => {
+  it('reads a four-digit year, required, and nothing else', () => {
+    expect(parseMetricsQuery(q({ year: '2026' }))).toEqual({ year: 2026 });
+    const refused: Array<Record<string, string | string[]>> = [
+      {},
+      { year: '' },
+      { year: '26' },
+      { year: '20266' },
+      { year: '2026.0' },
+      { year: ' 2026' },
+      { year: '1999' },
+      { year: 'jane.doe@example.com' },
+      { year: ['2025', '2026'] },
+      { year: '2026', since: '2026-01-01' },
+    ];
+    for (const params of refused) {
+      const e = rejection(() => parseMetricsQuery(q(params)));
+      expect(e.status).toBe(400);
+      expect(e.code).toBe('INVALID_QUERY');
+      expect(e.message).not.toContain('@');
     }
   });
 });

@@ -5,6 +5,7 @@ import {
   LIST_LIMIT_DEFAULT,
   LIST_LIMIT_MAX,
   LIST_LIMIT_MIN,
+  METRICS_YEARS,
   parseLedgerTime,
 } from '../ledger';
 import { REQUEST_STATUSES, REQUEST_TYPES } from '../request-contract';
@@ -31,6 +32,7 @@ export const LIST_PARAMETERS = [
   'cursor',
 ] as const;
 export const RECORDS_PARAMETERS = ['since', 'until'] as const;
+export const METRICS_PARAMETERS = ['year'] as const;
 
 /** Cursors are ours (base64url of the last key); anything longer or of other characters is not one. */
 const CURSOR = /^[A-Za-z0-9_-]{1,2048}$/;
@@ -67,6 +69,16 @@ export function parseListQuery(query: QueryParameters | undefined): LedgerQuery 
 /** `GET /records`' parameters → the receipt range of the export. */
 export function parseRecordsQuery(query: QueryParameters | undefined): LedgerRange {
   return parseRange(singleValues(query, RECORDS_PARAMETERS));
+}
+
+/** `GET /reports/metrics`' parameter: `year`, four digits (required). */
+export function parseMetricsQuery(query: QueryParameters | undefined): { year: number } {
+  const { year } = singleValues(query, METRICS_PARAMETERS);
+  const value = year !== undefined && /^[0-9]{4}$/.test(year) ? Number(year) : 0;
+  if (value < METRICS_YEARS.min || value > METRICS_YEARS.max) {
+    throw invalid(`year is required: a year from ${METRICS_YEARS.min} to ${METRICS_YEARS.max} (YYYY)`);
+  }
+  return { year: value };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './errors';
-import { matchRoute, ROUTES, routeResource, SHARED_ROUTES } from './routes';
+import { isLocalOnlyRoute, matchRoute, ROUTES, routeResource, SHARED_ROUTES } from './routes';
 
 const ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 
@@ -28,6 +28,9 @@ describe('matchRoute', () => {
     expect(matchRoute('POST', '/requests/search')).toEqual({ name: 'searchRequests' });
     expect(matchRoute('POST', `/requests/${ID}/extend`)).toEqual({ name: 'extendRequest', requestId: ID });
     expect(matchRoute('GET', '/records')).toEqual({ name: 'records' });
+    expect(matchRoute('GET', '/reports/metrics')).toEqual({ name: 'metrics' });
+    expect(matchRoute('GET', `/requests/${ID}/evidence`)).toEqual({ name: 'getEvidence', requestId: ID });
+    expect(matchRoute('GET', '/', { local: true })).toEqual({ name: 'operatorPage' });
   });
 
   it('takes a literal segment before an id: /requests/search is never a request id', () => {
@@ -39,7 +42,7 @@ describe('matchRoute', () => {
   });
 
   it('answers 404, 405 or 400, and never resolves a traversal', () => {
-    expect(failure('GET', '/')).toEqual([404, 'NOT_FOUND']);
+    expect(failure('GET', '/nothing')).toEqual([404, 'NOT_FOUND']);
     expect(failure('GET', '/requests/../health')).toEqual([404, 'NOT_FOUND']);
     expect(failure('GET', `/requests/${ID}/../../etc/passwd`)).toEqual([404, 'NOT_FOUND']);
     expect(failure('GET', 'requests')).toEqual([404, 'NOT_FOUND']);
@@ -64,12 +67,18 @@ describe('matchRoute', () => {
 });
 
 describe('local-only routes', () => {
-  it('exist on the local server only: API Gateway is built from the shared ones', () => {
-    expect(SHARED_ROUTES.map((r) => r.name)).not.toContain('sweep');
+  it('are the sweep and the operator page, on the local server only: API Gateway is built from the shared ones', () => {
+    expect(ROUTES.filter((r) => isLocalOnlyRoute(r.name)).map((r) => r.name)).toEqual([
+      'sweep',
+      'operatorPage',
+    ]);
     expect(ROUTES.filter((r) => !SHARED_ROUTES.includes(r)).map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /sweep',
+      'GET /',
     ]);
     expect(failure('POST', '/sweep')).toEqual([404, 'NOT_FOUND']);
+    expect(failure('GET', '/')).toEqual([404, 'NOT_FOUND']);
+    expect(() => matchRoute('POST', '/', { local: true })).toThrow(/accepts GET only/);
     expect(matchRoute('POST', '/sweep', { local: true })).toEqual({ name: 'sweep' });
     expect(routeResource(['sweep'])).toBeUndefined();
     expect(routeResource(['sweep'], { local: true })).toBe('/sweep');

@@ -1,39 +1,49 @@
 import { normalizeRequestId } from '../request-contract';
 import { ApiError, badRequest } from './errors';
+import { MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES } from './http';
 
 /**
  * The routes of the HTTP API (README "HTTP API"), defined once: the handler matches requests
  * against them, API Gateway's resources and methods are made from them (infra/constructs/api.ts),
- * and the local server names the resource a path hits with them (local/api/server.ts). Requests
- * are matched on the path the client sent, segment by segment. Paths are never normalized: `..` is
- * just a segment no route has, and an id is a UUID or nothing, so no path can reach anything but
- * these routes.
- *
- * A route marked `localOnly` exists on the local server alone (`serve`, or a CLI run that owns
- * the data dir): API Gateway's API is built from `SHARED_ROUTES`, and the handler answers a
- * local-only route only when it serves locally.
+ * and the local server names the resource a path hits with them (local/api/server.ts). A route
+ * marked `localOnly` exists on the local server alone (`serve`, or a CLI run that owns the data
+ * dir): API Gateway's API is built from `SHARED_ROUTES`, and the handler matches a local-only route
+ * only when it serves locally. Requests are matched on the path the client sent, segment by
+ * segment. Paths are never normalized: `..` is just a segment no route has, and an id is a UUID or
+ * nothing, so no path can reach anything but these routes.
  */
 
 export const ROUTES = [
   { name: 'createRequest', method: 'POST', path: '/requests' },
   { name: 'listRequests', method: 'GET', path: '/requests' },
   { name: 'searchRequests', method: 'POST', path: '/requests/search' },
+  { name: 'submitBatch', method: 'POST', path: '/requests/batch', maxBodyBytes: MAX_BATCH_BODY_BYTES },
+  { name: 'retryFailed', method: 'POST', path: '/requests/retry' },
   { name: 'getRequest', method: 'GET', path: '/requests/{id}' },
   { name: 'getExport', method: 'GET', path: '/requests/{id}/export' },
+  { name: 'getEvidence', method: 'GET', path: '/requests/{id}/evidence' },
   { name: 'retryRequest', method: 'POST', path: '/requests/{id}/retry' },
   { name: 'extendRequest', method: 'POST', path: '/requests/{id}/extend' },
   { name: 'records', method: 'GET', path: '/records' },
+  { name: 'metrics', method: 'GET', path: '/reports/metrics' },
   { name: 'health', method: 'GET', path: '/health' },
+  // The sweep on demand (README "The sweep"): the CLI hands `qualtrics-dsr sweep` to the data dir's owner.
   { name: 'sweep', method: 'POST', path: '/sweep', localOnly: true },
+  // The operator page (README "The operator page"): an HTML page for a person on this machine.
+  { name: 'operatorPage', method: 'GET', path: '/', localOnly: true },
 ] as const;
 
 export type Route = (typeof ROUTES)[number];
 export type RouteName = Route['name'];
+export type LocalOnlyRoute = Extract<Route, { localOnly: true }>;
+export type LocalOnlyRouteName = LocalOnlyRoute['name'];
 
-const isLocalOnly = (route: Route): boolean => 'localOnly' in route && route.localOnly;
+export function isLocalOnlyRoute(name: RouteName): name is LocalOnlyRouteName {
+  return ROUTES.some((r) => r.name === name && 'localOnly' in r && r.localOnly);
+}
 
 /** The routes API Gateway serves (and builds its resources from): every route but the local-only ones. */
-export const SHARED_ROUTES = ROUTES.filter((r) => !isLocalOnly(r));
+export const SHARED_ROUTES = ROUTES.filter((r) => !isLocalOnlyRoute(r.name));
 
 export interface MatchOptions {
   /** Whether the local-only routes exist (the local server); default false, as in API Gateway. */
@@ -44,6 +54,19 @@ export interface MatchedRoute {
   name: RouteName;
   /** The request id of `/requests/{id}…` routes, lower-cased. */
   requestId?: string;
+}
+
+/** The largest body `method path` accepts: MAX_BODY_BYTES, or its route's own limit. */
+export function maxBodyBytesOf(method: string, path: string): number {
+  let segments: string[];
+  try {
+    segments = path.split('?')[0]!.slice(1).split('/').map(decodeURIComponent);
+  } catch {
+    return MAX_BODY_BYTES;
+  }
+  const resource = routeResource(segments);
+  const route = ROUTES.find((r) => r.path === resource && r.method === method.toUpperCase());
+  return route && 'maxBodyBytes' in route ? route.maxBodyBytes : MAX_BODY_BYTES;
 }
 
 /** The `{id}` segment of a route's path. */

@@ -10,12 +10,28 @@ import {
   toStatusDocument,
 } from '../request-store';
 import type { RequestRecord, RequestSummary, RequestType } from '../request-store/types';
+import type { SweepReport } from '../sweep';
 import { exportPrefix, manifestKey } from '../tables';
 import type { WorkflowStarter } from '../workflow-starter';
-import { parseCreateRequest, parseExtensionRequest, parseSubjectSearch } from './body';
+import {
+  parseCreateRequest,
+  parseExtensionRequest,
+  parseSubjectSearch,
+  readJsonBody,
+  validateBody,
+} from './body';
+import { batchSubmission, bulkRetryRequest, retryFailed, submitBatch } from './bulk';
 import { ApiError, toErrorResponse } from './errors';
-import { type ApiRequest, type ApiResponse, csvResponse, headerValue, jsonResponse } from './http';
-import { parseListQuery, parseRecordsQuery } from './ledger-query';
+import { readEvidence } from './evidence';
+import {
+  type ApiRequest,
+  type ApiResponse,
+  csvResponse,
+  headerValue,
+  jsonResponse,
+  MAX_BATCH_BODY_BYTES,
+} from './http';
+import { parseListQuery, parseMetricsQuery, parseRecordsQuery } from './ledger-query';
 import { type MatchedRoute, matchRoute, type RouteName } from './routes';
 import { submitRequest } from './submit';
 
@@ -47,9 +63,10 @@ export type RequestStoreLike = Pick<
   | 'findBySubject'
   | 'records'
   | 'extend'
+  | 'metrics'
 >;
 
-/** Reads the bundle's manifest and signs links to its objects (the ExportWriter does both). */
+/** Reads the bundle's manifest and the deletion evidence, and signs links (the ExportWriter does all). */
 export interface BundleReader {
   readJson<T = unknown>(key: string): Promise<T | undefined>;
   presign(key: string, seconds: number): Promise<string>;
@@ -83,15 +100,6 @@ export interface ApiDeps {
 export interface LocalApiDeps {
   /** `POST /sweep`. */
   sweep(): Promise<SweepReport>;
-}
-
-/** What a sweep did (README "Stopping and crash recovery"): request ids, and how many emails were forgotten. */
-export interface SweepReport {
-  resumed: string[];
-  failed: string[];
-  dueSoon: string[];
-  overdue: string[];
-  emailsForgotten: number;
 }
 
 /** The header by which the local server knows a request was handed over by a CLI command. */
@@ -136,27 +144,39 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
 
   async function route(req: ApiRequest, matched: MatchedRoute): Promise<ApiResponse> {
     const base = req.basePath ?? '';
-    switch (matched.name) {
+    const name = matched.name;
+    switch (name) {
       case 'createRequest':
         return createRequest(req, base);
       case 'listRequests':
         return listRequests(req);
       case 'searchRequests':
         return searchRequests(req);
+      case 'submitBatch':
+        return submitBatchRoute(req);
+      case 'retryFailed':
+        return retryFailedRoute(req, base);
       case 'records':
         return records(req);
+      case 'metrics':
+        return metrics(req);
       case 'extendRequest':
         return extendRequest(req, matched.requestId!);
       case 'getRequest':
         return getRequest(matched.requestId!);
       case 'getExport':
         return getExport(matched.requestId!);
+      case 'getEvidence':
+        return jsonResponse(200, await readEvidence(deps, matched.requestId!));
       case 'retryRequest':
         return retryRequest(matched.requestId!, base);
       case 'health':
         return health();
       case 'sweep':
         return sweep();
+      case 'operatorPage':
+        // The local server answers the page before the handler (local/api/server.ts).
+        throw new ApiError(404, 'NOT_FOUND', 'no such route');
     }
   }
 
@@ -172,6 +192,18 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
     const source = deps.local && headerValue(req.headers, SOURCE_HEADER) === 'cli' ? 'cli' : 'api';
     const { record, status } = await submitRequest(deps, { ...input, source });
     return accepted(record.requestId, record.type, status, base);
+  }
+
+  /** `POST /requests/batch` (README "Bulk"): one result per submission, by index. */
+  async function submitBatchRoute(req: ApiRequest): Promise<ApiResponse> {
+    const { requests } = validateBody(batchSubmission, readJsonBody(req, MAX_BATCH_BODY_BYTES));
+    return jsonResponse(200, { results: await submitBatch(deps, requests, 'api') });
+  }
+
+  /** `POST /requests/retry` (README "Bulk"): the FAILED requests that match, each as its own retry. */
+  async function retryFailedRoute(req: ApiRequest, base: string): Promise<ApiResponse> {
+    const filter = validateBody(bulkRetryRequest, readJsonBody(req));
+    return jsonResponse(200, await retryFailed(deps.store, filter, (id) => retryRequest(id, base)));
   }
 
   async function listRequests(req: ApiRequest): Promise<ApiResponse> {
@@ -201,6 +233,11 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
       );
     }
     return csvResponse(200, csv, 'request-records.csv');
+  }
+
+  async function metrics(req: ApiRequest): Promise<ApiResponse> {
+    const { year } = parseMetricsQuery(req.query);
+    return jsonResponse(200, await deps.store.metrics(year));
   }
 
   async function extendRequest(req: ApiRequest, requestId: string): Promise<ApiResponse> {

@@ -5,7 +5,8 @@ import type { RequestType } from '../request-store/types';
  * describes the same document; a change here is a change there (and a new schemaVersion).
  */
 
-export const MANIFEST_SCHEMA_VERSION = '1.0';
+/** 1.1: `qualtrics.target`, and `report.html` among the files. */
+export const MANIFEST_SCHEMA_VERSION = '1.1';
 
 export interface ManifestFile {
   /** Full S3 key, `exports/<requestId>/…`. */
@@ -31,7 +32,8 @@ export interface Manifest {
   subject: { emailSha256: string };
   createdAt: string;
   completedAt: string;
-  qualtrics: { customerDataRequestId?: string; fileIds: string[] };
+  /** `target`: which Qualtrics the bundle came from, "simulator" or the origin. */
+  qualtrics: { target?: string; customerDataRequestId?: string; fileIds: string[] };
   /** Every directory searched, also those without a match. */
   directoriesSearched: ManifestDirectory[];
   counts: { directoriesSearched: number; contactsFound: number; files: number };
@@ -45,6 +47,6 @@ export interface ManifestInput {
   emailSha256: string;
   createdAt: string;
   completedAt: string;
-  qualtrics: { customerDataRequestId?: string; fileIds?: string[] };
+  qualtrics: { target?: string; customerDataRequestId?: string; fileIds?: string[] };
   directoriesSearched: Array<{ directoryId: string; name?: string; contactsFound: number }>;
 }

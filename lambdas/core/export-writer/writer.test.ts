@@ -92,7 +92,7 @@ function manifestInput(requestId: string) {
     emailSha256: emailSha256('jane.doe@example.com'),
     createdAt: '2026-01-01T00:00:00.000Z',
     completedAt: '2026-01-01T00:05:00.000Z',
-    qualtrics: { customerDataRequestId: 'CDR_1', fileIds: ['F_abc'] },
+    qualtrics: { target: 'https://iad1.qualtrics.com', customerDataRequestId: 'CDR_1', fileIds: ['F_abc'] },
     directoriesSearched: [
       { directoryId: 'POOL_A', name: 'Default Directory', contactsFound: 1 },
       { directoryId: 'POOL_B', contactsFound: 2 },
@@ -200,11 +200,11 @@ describe('manifest', () => {
     ]);
     expect(manifest.counts).toEqual({ directoriesSearched: 3, contactsFound: 3, files: 4 });
     expect(manifest).toMatchObject({
-      schemaVersion: '1.0',
+      schemaVersion: '1.1',
       requestId,
       type: 'access',
       subject: { emailSha256: emailSha256('jane.doe@example.com') },
-      qualtrics: { customerDataRequestId: 'CDR_1', fileIds: ['F_abc'] },
+      qualtrics: { target: 'https://iad1.qualtrics.com', customerDataRequestId: 'CDR_1', fileIds: ['F_abc'] },
     });
     // What was stored is what was returned, and it names no one.
     const storedText = await writer.readJson<Manifest>(key);
@@ -241,6 +241,7 @@ describe('manifest', () => {
     const broken: unknown[] = [
       { ...manifest, email: 'jane.doe@example.com' },
       { ...manifest, schemaVersion: '2.0' },
+      { ...manifest, qualtrics: { ...manifest.qualtrics, target: 'https://user:secret@iad1.qualtrics.com' } },
       { ...manifest, subject: { emailSha256: 'ABC' } },
       { ...manifest, files: [{ ...file, sha256: file.sha256.toUpperCase() }] },
       {

@@ -63,6 +63,8 @@ export const META_SHA256 = 'sha256';
 export const META_BYTES = 'bytes';
 
 const MAX_PRESIGN_SECONDS = 900;
+/** Modes of what `copyBundleTo` creates. */
+const OWNER_ONLY = { file: 0o600, dir: 0o700 } as const;
 /** CopyObject (used to stamp the metadata after a streamed upload) works up to 5 GiB. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
 const PART_SIZE = 5 * 1024 * 1024;
@@ -130,10 +132,13 @@ export class ExportWriter {
   }
 
   /** Writes `value` as pretty-printed JSON in one request, metadata included. */
-  async putJson(key: string, value: unknown): Promise<StoredObject> {
+  putJson(key: string, value: unknown): Promise<StoredObject> {
+    return this.putBytes(key, Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8'), 'application/json');
+  }
+
+  /** Writes a small object in one request, metadata included. */
+  async putBytes(key: string, body: Buffer, contentType: string): Promise<StoredObject> {
     assertKey(key);
-    const body = Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
-    const contentType = 'application/json';
     const stored: StoredObject = { key, bytes: body.length, sha256: sha256Hex(body), contentType };
     await this.s3.send(
       new PutObjectCommand({
@@ -150,11 +155,22 @@ export class ExportWriter {
   }
 
   async readJson<T = unknown>(key: string): Promise<T | undefined> {
+    const bytes = await this.readBytes(key);
+    return bytes && (JSON.parse(bytes.toString('utf8')) as T);
+  }
+
+  /** An object's bytes, whole (for objects known to be small); undefined when there is none. */
+  async readBytes(key: string): Promise<Buffer | undefined> {
     const body = await this.getBody(key);
     if (!body) return undefined;
     const chunks: Buffer[] = [];
     for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+    return Buffer.concat(chunks);
+  }
+
+  /** Every object of the bundle under `exports/<requestId>/` (the manifest too, if written), with its size. */
+  listBundle(requestId: string): Promise<Array<{ key: string; size: number }>> {
+    return this.list(exportPrefix(requestId));
   }
 
   /**
@@ -185,7 +201,10 @@ export class ExportWriter {
     });
 
     // A file id listed twice by Qualtrics is still one file.
-    const qualtrics: Manifest['qualtrics'] = { fileIds: [...new Set(input.qualtrics.fileIds ?? [])] };
+    const qualtrics: Manifest['qualtrics'] = {
+      ...(input.qualtrics.target ? { target: input.qualtrics.target } : {}),
+      fileIds: [...new Set(input.qualtrics.fileIds ?? [])],
+    };
     if (input.qualtrics.customerDataRequestId) {
       qualtrics.customerDataRequestId = input.qualtrics.customerDataRequestId;
     }
@@ -300,12 +319,13 @@ export class ExportWriter {
 
   /**
    * Copies the bundle to `<localDir>/<requestId>/` with the same relative names (streamed; each
-   * file appears under its name only once complete). Returns that directory.
+   * file appears under its name only once complete), its owner's only: files 0600, folders 0700
+   * (personal data). Returns that directory.
    */
   async copyBundleTo(requestId: string, localDir: string): Promise<string> {
     const prefix = exportPrefix(requestId);
     const target = resolve(localDir, requestId);
-    await mkdir(target, { recursive: true });
+    await mkdir(target, { recursive: true, mode: OWNER_ONLY.dir });
     const objects = await this.list(prefix);
     await mapLimit(objects, 4, async (o) => {
       const relative = o.key.slice(prefix.length);
@@ -316,10 +336,10 @@ export class ExportWriter {
       }
       const body = await this.getBody(o.key);
       if (!body) return; // deleted since the listing
-      await mkdir(dirname(dest), { recursive: true });
+      await mkdir(dirname(dest), { recursive: true, mode: OWNER_ONLY.dir });
       const partial = `${dest}.partial`;
       try {
-        await pipelineAsync(body, createWriteStream(partial));
+        await pipelineAsync(body, createWriteStream(partial, { mode: OWNER_ONLY.file }));
         await rename(partial, dest);
       } catch (e) {
         await rm(partial, { force: true });

@@ -1,6 +1,15 @@
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ErrorNames } from '../errors';
-import { apiUrl, classifyFailure, errorFromResponse, followableUrl, retryAfterOf } from './http';
+import { ErrorNames, QualtricsError } from '../errors';
+import {
+  apiUrl,
+  classifyFailure,
+  errorFromResponse,
+  followableUrl,
+  requestNotSent,
+  retryAfterOf,
+  sendJson,
+} from './http';
 
 describe('classifyFailure', () => {
   const cases: Array<[number, string | undefined, string | undefined, string]> = [
@@ -103,5 +112,96 @@ describe('URLs', () => {
     expect(
       followableUrl(origin, 'https://u:p@iad1.qualtrics.com/API/v3/directories', 'listDirectories', 'GET'),
     ).toBe(undefined);
+  });
+});
+
+describe('a failed exchange says whether the request was sent', () => {
+  const settings = { timeoutMs: 2_000, userAgent: 'test', now: () => Date.now() };
+  const post = (url: string) =>
+    sendJson(settings, {
+      endpoint: 'createCustomerDataRequest',
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    }).then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: unknown) => e as QualtricsError,
+    );
+
+  /** A loopback TCP server; `onConnection` decides what the client meets. */
+  async function tcpServer(
+    onConnection: Parameters<typeof createServer>[1],
+  ): Promise<{ server: Server; port: number }> {
+    const server = createServer(onConnection);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { server, port: (server.address() as AddressInfo).port };
+  }
+  const closed = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+  it('refused at the socket (nothing listens): not sent', async () => {
+    const { server, port } = await tcpServer(() => undefined);
+    await closed(server);
+    const e = await post(`http://127.0.0.1:${port}/API/v3/customer-data-requests`);
+    expect(e).toBeInstanceOf(QualtricsError);
+    expect(e.name).toBe(ErrorNames.Transient);
+    expect(e.notSent).toBe(true);
+    expect(e.message).toContain('ECONNREFUSED');
+  });
+
+  it('a failed TLS handshake (the server speaks plain text): not sent, and the server read no request', async () => {
+    let received = '';
+    const { server, port } = await tcpServer((socket) => {
+      socket.on('data', (d) => {
+        received += d.toString('latin1');
+      });
+      socket.on('error', () => undefined);
+      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');
+    });
+    try {
+      const e = await post(`https://127.0.0.1:${port}/API/v3/customer-data-requests`);
+      expect(e.notSent).toBe(true);
+      // Only a TLS ClientHello reached the server, never the request line.
+      expect(received).not.toContain('POST');
+    } finally {
+      await closed(server);
+    }
+  });
+
+  it('a connection dropped after the request was written: may have arrived (not "not sent")', async () => {
+    let received = '';
+    const { server, port } = await tcpServer((socket) => {
+      socket.on('data', (d) => {
+        received += d.toString('latin1');
+        if (received.includes('\r\n\r\n')) socket.destroy();
+      });
+    });
+    try {
+      const e = await post(`http://127.0.0.1:${port}/API/v3/customer-data-requests`);
+      expect(e.name).toBe(ErrorNames.Transient);
+      expect(e.notSent).toBe(false);
+      expect(received).toContain('POST /API/v3/customer-data-requests');
+    } finally {
+      await closed(server);
+    }
+  });
+
+  it('a timeout is never "not sent"; codes are read along the cause chain', () => {
+    expect(
+      requestNotSent(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ENOTFOUND' } })),
+    ).toBe(true);
+    expect(
+      requestNotSent(Object.assign(new TypeError('fetch failed'), { cause: { code: 'EAI_AGAIN' } })),
+    ).toBe(true);
+    expect(
+      requestNotSent(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } })),
+    ).toBe(false);
+    expect(
+      requestNotSent(Object.assign(new TypeError('fetch failed'), { cause: { code: 'UND_ERR_SOCKET' } })),
+    ).toBe(false);
+    expect(requestNotSent(new DOMException('aborted', 'AbortError'))).toBe(false);
+    expect(requestNotSent(undefined)).toBe(false);
   });
 });

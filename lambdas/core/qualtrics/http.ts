@@ -222,6 +222,57 @@ function timeoutError(endpoint: EndpointName, timeoutMs: number): QualtricsError
   });
 }
 
+/**
+ * Codes of a failure to connect (no connection, so nothing of the request was written): refused,
+ * unreachable, a name that does not resolve, a connect timeout, and the TLS handshake's own
+ * failures (a certificate refused, a protocol or handshake alert), which come before any byte of
+ * HTTP. A reset, a hang-up or our own timeout may come after the request left: never listed.
+ */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_UNSUPPORTED_PROTOCOL',
+  'ERR_SSL_NO_PROTOCOLS_AVAILABLE',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+  'ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR',
+]);
+
+/** The first error code along `e`'s cause chain (undici wraps the socket's error in `fetch failed`). */
+function causeCode(e: unknown): string | undefined {
+  let current: unknown = e;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[A-Z0-9_]{2,60}$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Whether a failed fetch provably never wrote its request (see NOT_SENT_CODES). */
+export function requestNotSent(e: unknown): boolean {
+  const code = causeCode(e);
+  return code !== undefined && NOT_SENT_CODES.has(code);
+}
+
 /** A fetch that failed without a usable response. The cause is not attached: it may name the URL. */
 function transportError(
   endpoint: EndpointName,
@@ -231,12 +282,16 @@ function transportError(
 ): QualtricsError {
   if (e instanceof QualtricsError) return e;
   if (timedOut) return timeoutError(endpoint, timeoutMs);
-  const cause = (e as { cause?: { code?: unknown } } | undefined)?.cause;
-  const code = typeof cause?.code === 'string' && /^[A-Z_]{2,40}$/.test(cause.code) ? ` (${cause.code})` : '';
-  return new QualtricsError(ErrorNames.Transient, `network error talking to Qualtrics${code}`, {
-    httpStatus: 0,
-    endpoint,
-  });
+  const cause = causeCode(e);
+  const code = cause ? ` (${cause})` : '';
+  const notSent = requestNotSent(e);
+  return new QualtricsError(
+    ErrorNames.Transient,
+    notSent
+      ? `could not connect to Qualtrics${code}; the request was not sent`
+      : `network error talking to Qualtrics${code}`,
+    { httpStatus: 0, endpoint, ...(notSent ? { notSent } : {}) },
+  );
 }
 
 /** `Retry-After` as seconds (RFC 9110: delay-seconds or an HTTP date), else `meta.error.retryAfter`. */

@@ -26,11 +26,16 @@ const CREATED_STEP = { customerData: 'CUSTOMER_DATA_JOB_CREATED', erasure: 'ERAS
 
 const fieldsOf = (kind: QualtricsJobKind) => ({ '#claim': CLAIM_FIELD[kind], '#id': ID_FIELD[kind] });
 
-/** Only one caller ever gets `claimed: true`; the others learn the id (once recorded) or the claim's time. */
+/**
+ * Only one caller ever gets `claimed: true`; the others learn the id (once recorded) or the claim's
+ * time. The claim also records which Qualtrics the request runs against (`target`), the first time:
+ * the jobs it creates live there.
+ */
 export async function claimQualtricsCreate(
   table: RequestTable,
   requestId: string,
   kind: QualtricsJobKind,
+  target?: string,
 ): Promise<ClaimResult> {
   const now = table.now();
   const claimedAt = now.toISOString();
@@ -40,10 +45,13 @@ export async function claimQualtricsCreate(
     values: { ':claimedAt': claimedAt },
     condition: 'attribute_not_exists(qualtrics.#claim) AND attribute_not_exists(qualtrics.#id)',
   };
+  const recordTarget = target
+    ? { set: ['qualtrics.target = if_not_exists(qualtrics.target, :target)'], values: { ':target': target } }
+    : {};
   const updated = await table.updateRecord(
     requestId,
     'claimQualtricsCreate',
-    combine(claim, notTerminal),
+    combine(claim, recordTarget, notTerminal),
     now,
   );
   if (updated) return { claimed: true, claimedAt };

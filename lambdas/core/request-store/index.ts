@@ -16,6 +16,7 @@ export { requireEmail } from './minimization';
 export { clip, scrubPii } from './scrub';
 export { toStatusDocument, toSummary } from './status-document';
 export * from './store';
+export { type DeadlineNotice, MAX_RESUMPTIONS, OPEN_STATUSES } from './sweep-writes';
 export { requestPk } from './table';
 export * from './types';
 

@@ -270,8 +270,30 @@ describe('retention', () => {
   });
 });
 
+describe('metrics', () => {
+  it('counts the requests received in the year, by type and status, as the fixture has them', async () => {
+    const metrics = await store.metrics(2026);
+    expect(metrics.year).toBe(2026);
+    for (const type of ['access', 'deletion'] as const) {
+      const mine = fixtures.filter((f) => f.type === type && f.receivedAt.startsWith('2026'));
+      const completed = mine.filter((f) => f.status === 'COMPLETED');
+      expect(metrics.byType[type]).toMatchObject({
+        received: mine.length,
+        completed: completed.length,
+        failed: mine.filter((f) => f.status === 'FAILED').length,
+        open: mine.filter((f) => f.status !== 'COMPLETED' && f.status !== 'FAILED').length,
+      });
+      // Completed at the store's clock (NOW): days from each receipt to NOW.
+      const days = completed.map((f) => (NOW.getTime() - Date.parse(f.receivedAt)) / 86_400_000);
+      const mean = days.reduce((n, d) => n + d, 0) / days.length;
+      expect(metrics.byType[type].meanDaysToRespond).toBe(Math.round(mean * 10) / 10);
+    }
+    expect((await store.metrics(2025)).byType.access.received).toBe(0);
+  });
+});
+
 describe('no Scan', () => {
-  it('list, find and records send Queries of the ledger indexes, nothing else', async () => {
+  it('list, find, records and metrics send Queries of the ledger indexes, nothing else', async () => {
     const send = vi.spyOn(doc, 'send');
     try {
       await store.list({ limit: 4 });
@@ -279,6 +301,7 @@ describe('no Scan', () => {
       await store.list({ limit: 2, jurisdiction: 'ccpa' });
       await store.findBySubject(JANE);
       for await (const _ of store.records({ since: '2026-03-01' })) void _;
+      await store.metrics(2026);
       const sent = send.mock.calls.map(([command]) => ({
         command: command.constructor.name,
         index: (command.input as { IndexName?: string }).IndexName,

@@ -349,9 +349,10 @@ describe('minimization', () => {
     const later = await store.create({ source: 'api', type: 'access', email: EMAIL });
     const open = await store.create({ source: 'api', type: 'access', email: EMAIL });
     const failed = await store.create({ source: 'api', type: 'access', email: EMAIL });
+    // Evidence recorded before its emailsNotFound was masked (raw addresses): masked when forgotten.
     await store.recordEvidence(early.record.requestId, {
       erasureRequestId: 'PGR_1',
-      emailsNotFound: ['jane.doe@example.com'],
+      emailsNotFound: ['Jane.Doe@example.com'],
     });
     await store.complete(early.record.requestId, { outcome: 'no-data-found' });
     await store.fail(failed.record.requestId, { code: 'X', message: 'x' });
@@ -372,7 +373,9 @@ describe('minimization', () => {
       emailSha256: early.record.emailSha256,
       evidence: { erasureRequestId: 'PGR_1' },
     });
-    expect(forgotten?.evidence).not.toHaveProperty('emailsNotFound');
+    expect(forgotten?.evidence?.emailsNotFound).toEqual([
+      { maskedEmail: 'j***@example.com', emailSha256: early.record.emailSha256 },
+    ]);
     expect(forgotten).not.toHaveProperty('forgetEmailAt');
     expect(JSON.stringify(await raw(early.record.pk)).toLowerCase()).not.toContain('jane.doe@');
     expect(forgotten?.timeline.at(-1)).toMatchObject({ step: 'EMAIL_FORGOTTEN' });

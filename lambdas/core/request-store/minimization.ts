@@ -1,3 +1,4 @@
+import { withoutRawEmails } from '../evidence';
 import { REQUESTS_TABLE_INDEXES } from '../tables';
 import { EmailForgottenError } from './errors';
 import { FORGET_PARTITION } from './ledger-attributes';
@@ -19,11 +20,11 @@ export function requireEmail(record: RequestRecord): RecordWithEmail {
 }
 
 /**
- * Erases the raw email — and the evidence's `emailsNotFound`,
- * which is the same address — from every COMPLETED request whose `forgetEmailAt` has come. The
- * hash and the masked email stay (find still works), `emailForgottenAt` says when, and the record
- * leaves the `byEmailForgetAt` index, so each run reads only what is due. Returns how many records
- * it changed.
+ * Erases the raw email from every COMPLETED request whose `forgetEmailAt` has come. The hash and
+ * the masked email stay (find still works), `emailForgottenAt` says when, and the record leaves the
+ * `byEmailForgetAt` index, so each run reads only what is due. The evidence's `emailsNotFound` is
+ * masked and hashed from the start; one recorded before that (raw addresses) is masked here too.
+ * Returns how many records it changed.
  */
 export async function forgetEmails(table: RequestTable, now: Date): Promise<number> {
   const due = allItems(table, {
@@ -50,8 +51,12 @@ export async function forgetEmails(table: RequestTable, now: Date): Promise<numb
         timelineEntry(now, 'EMAIL_FORGOTTEN', "the subject's email was erased (minimization)"),
       ),
     ];
-    if (Array.isArray((record.evidence as { emailsNotFound?: unknown } | undefined)?.emailsNotFound)) {
-      parts.push({ remove: ['evidence.emailsNotFound'] });
+    const notFound = (record.evidence as { emailsNotFound?: unknown } | undefined)?.emailsNotFound;
+    if (Array.isArray(notFound) && notFound.some((e) => typeof e === 'string')) {
+      parts.push({
+        set: ['evidence.emailsNotFound = :notFound'],
+        values: { ':notFound': withoutRawEmails({ emailsNotFound: notFound }).emailsNotFound },
+      });
     }
     if (await table.updateRecord(record.requestId, 'forgetEmails', combine(...parts), now)) forgotten++;
   }

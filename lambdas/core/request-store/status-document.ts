@@ -13,6 +13,7 @@ export type SummaryItem = StoredLedger &
 export function toSummary(r: SummaryItem, now: Date): RequestSummary {
   const q = r.qualtrics ?? {};
   const qualtrics: RequestSummary['qualtrics'] = {};
+  if (q.target) qualtrics.target = q.target;
   if (q.customerDataRequestId) qualtrics.customerDataRequestId = q.customerDataRequestId;
   if (q.fileIds) qualtrics.fileIds = q.fileIds;
   if (q.erasureRequestId) qualtrics.erasureRequestId = q.erasureRequestId;

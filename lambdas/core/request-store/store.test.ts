@@ -391,6 +391,22 @@ describe('Qualtrics create idempotency', () => {
     });
   });
 
+  it('records which Qualtrics the request runs against with its first claim, and keeps it', async () => {
+    const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL });
+    const id = record.requestId;
+    expect((await store.getStatusDocument(id))?.qualtrics).toEqual({});
+    const first = await store.claimQualtricsCreate(id, 'erasure', 'https://iad1.qualtrics.com');
+    if (!first.claimed) throw new Error('expected the first claim to win');
+    await store.releaseQualtricsCreateClaim(id, 'erasure', first.claimedAt);
+    // A later claim (here after a release) never replaces it.
+    expect((await store.claimQualtricsCreate(id, 'erasure', 'simulator')).claimed).toBe(true);
+    expect((await store.get(id))?.qualtrics.target).toBe('https://iad1.qualtrics.com');
+    const doc = await store.getStatusDocument(id);
+    expect(doc?.qualtrics.target).toBe('https://iad1.qualtrics.com');
+    const [summary] = await store.findBySubject(EMAIL).then((all) => all.filter((s) => s.requestId === id));
+    expect(summary?.qualtrics.target).toBe('https://iad1.qualtrics.com');
+  });
+
   it('refuses a first claim on a finished request', async () => {
     const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL });
     await store.fail(record.requestId, { code: 'X', message: 'stopped' });

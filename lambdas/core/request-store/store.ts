@@ -7,9 +7,12 @@ import {
   type Jurisdiction,
   type LedgerQuery,
   type LedgerRange,
+  metricsRange,
   parseInstant,
   type RequestOutcome,
   receivedAtProblem,
+  type YearMetrics,
+  yearMetrics,
 } from '../ledger';
 import { emailSha256, maskEmail, normalizeEmail } from '../privacy';
 import {
@@ -34,6 +37,15 @@ import { forgetEmails, requireEmail } from './minimization';
 import { recordExpiry } from './retention';
 import { clip, scrubPii } from './scrub';
 import { toStatusDocument } from './status-document';
+import {
+  claimResumption,
+  clearDeadlineNotice,
+  type DeadlineNotice,
+  markDeadlineNotice,
+  openRequests,
+  unansweredDueBy,
+  unchangedSince,
+} from './sweep-writes';
 import { RequestTable, type RequestTableOptions, requestPk } from './table';
 import type {
   QualtricsJobKind,
@@ -210,6 +222,11 @@ export class RequestStore {
     return ledgerRecords(this.table, range, this.table.now());
   }
 
+  /** The metrics of the requests received in `year` (UTC), read from the byReceivedAt index. */
+  metrics(year: number): Promise<YearMetrics> {
+    return yearMetrics(year, this.records(metricsRange(year)));
+  }
+
   /**
    * Extends the due date once (README "Deadlines"): ExtensionRefusedError when it was extended
    * already, is past its first due date (OVERDUE) or is COMPLETED. `reason` (1–500 characters) is
@@ -226,6 +243,35 @@ export class RequestStore {
    */
   async forgetEmails(): Promise<number> {
     return forgetEmails(this.table, this.table.now());
+  }
+
+  /** Requests whose workflow should be running (RECEIVED, RUNNING, WAITING_ON_QUALTRICS), from `byStatus`. */
+  openRequests(): AsyncIterable<RequestSummary> {
+    return openRequests(this.table, this.table.now());
+  }
+
+  /** Requests not answered (open or FAILED) whose effective due date is at or before `by`. */
+  unansweredDueBy(by: Date): AsyncIterable<RequestSummary> {
+    return unansweredDueBy(this.table, by, this.table.now());
+  }
+
+  /**
+   * For the sweep: counts a resumption of `seen` (a record as read, still unchanged) and names its
+   * next execution; undefined when the record changed meanwhile or was resumed MAX_RESUMPTIONS
+   * times already (README "The sweep").
+   */
+  claimResumption(seen: RequestRecord): Promise<RequestRecord | undefined> {
+    return claimResumption(this.table, seen, this.table.now());
+  }
+
+  /** Marks a deadline warning sent for `dueAt` (once); the mark's time, or undefined when it was set. */
+  markDeadlineNotice(requestId: string, kind: DeadlineNotice, dueAt: string): Promise<string | undefined> {
+    return markDeadlineNotice(this.table, requestId, kind, dueAt, this.table.now());
+  }
+
+  /** Takes back the mark of a warning that could not be published, so the next sweep sends it. */
+  clearDeadlineNotice(requestId: string, kind: DeadlineNotice, at: string): Promise<void> {
+    return clearDeadlineNotice(this.table, requestId, kind, at);
   }
 
   /** Moves to `status` and records the step. A terminal status is left only by `reopenForRetry`. */
@@ -337,8 +383,8 @@ export class RequestStore {
    * caller ever gets `claimed: true`; the others learn the id (once recorded) or when it was claimed,
    * so a retried create step reuses the job instead of creating a second one.
    */
-  claimQualtricsCreate(requestId: string, kind: QualtricsJobKind): Promise<ClaimResult> {
-    return claimQualtricsCreate(this.table, requestId, kind);
+  claimQualtricsCreate(requestId: string, kind: QualtricsJobKind, target?: string): Promise<ClaimResult> {
+    return claimQualtricsCreate(this.table, requestId, kind, target);
   }
 
   /**
@@ -411,9 +457,15 @@ export class RequestStore {
 
   /**
    * → FAILED with a reason. The message must be PII-free (the caller's job); the record's own
-   * email is scrubbed from it anyway. Failing a failed request keeps the first reason.
+   * email is scrubbed from it anyway. Failing a failed request keeps the first reason. With
+   * `unchangedSince` (the `updatedAt` the caller read), only a record nothing wrote since is failed
+   * (RequestStateError otherwise).
    */
-  async fail(requestId: string, error: RequestError): Promise<RequestRecord> {
+  async fail(
+    requestId: string,
+    error: RequestError,
+    options: { unchangedSince?: string } = {},
+  ): Promise<RequestRecord> {
     let current: RequestRecord;
     try {
       current = await this.table.mustGetRecord(requestId);
@@ -435,6 +487,8 @@ export class RequestStore {
       appendToTimeline(timelineEntry(now, 'FAILED', `${reason.code}: ${reason.message}`)),
       notTerminal,
     ];
+    // Only if nothing wrote the record since the caller read it (the sweep judged what it saw).
+    if (options.unchangedSince !== undefined) parts.push(unchangedSince(options.unchangedSince));
     const updated = await this.table.updateRecord(requestId, 'fail', combine(...parts), now);
     if (updated) return updated;
     const after = await this.table.mustGetRecord(requestId);

@@ -31,6 +31,8 @@ export interface RequestCounts {
 export type QualtricsJobKind = 'customerData' | 'erasure';
 
 export interface QualtricsRefs {
+  /** Which Qualtrics the request ran against: "simulator" or the origin; set by its first create. */
+  target?: string;
   customerDataRequestId?: string;
   fileIds?: string[];
   erasureRequestId?: string;
@@ -100,6 +102,15 @@ export interface RequestRecord {
   /** When `email` was erased. */
   emailForgottenAt?: string;
 
+  // The sweep (README "The sweep").
+  /** How many times the sweep resumed the request after its workflow stopped without an outcome. */
+  resumptions?: number;
+  /** When the Due Soon event went out, and for which effective due date (an extension earns a new one). */
+  dueSoonNotifiedAt?: string;
+  dueSoonNotifiedFor?: string;
+  /** When the Overdue event went out. */
+  overdueNotifiedAt?: string;
+
   // Index keys (lambdas/core/tables.ts, REQUESTS_TABLE_INDEXES): only request records carry them.
   ledgerPartition?: string;
   receivedAtKey?: string;
@@ -135,7 +146,10 @@ export interface RequestStatusDocument {
   updatedAt: string;
   timeline: TimelineEntry[];
   counts: RequestCounts;
-  qualtrics: Pick<QualtricsRefs, 'customerDataRequestId' | 'fileIds' | 'erasureRequestId' | 'erasureStatus'>;
+  qualtrics: Pick<
+    QualtricsRefs,
+    'target' | 'customerDataRequestId' | 'fileIds' | 'erasureRequestId' | 'erasureStatus'
+  >;
   error: RequestError | null;
 }
 

@@ -1,6 +1,11 @@
-import { normalizeEmail } from '../privacy';
+import {
+  type ErasureEvidence,
+  EVIDENCE_SCHEMA_VERSION,
+  type EvidenceDocument,
+  notFoundIncludes,
+  withoutRawEmails,
+} from '../evidence';
 import { isoNow, loadRequest, type StepEnv } from './env';
-import type { ErasureEvidence } from './erasure';
 import type {
   AccessResultValue,
   DeletionResultValue,
@@ -8,10 +13,9 @@ import type {
   WriteEvidenceEvent,
   WriteManifestEvent,
 } from './inputs';
+import { writeReport } from './report';
 
-/** The end products: the access bundle's manifest, and the deletion evidence. */
-
-export const EVIDENCE_SCHEMA_VERSION = '1.0';
+/** The end products: the access bundle's report and manifest, and the deletion evidence. */
 
 /** Every directory listed, with what its search found (0 when it was not searched or found nothing). */
 function perDirectory(directories: SearchedDirectoriesState) {
@@ -29,14 +33,23 @@ export async function writeManifest(
 ): Promise<AccessResultValue> {
   const record = await loadRequest(env, requestId);
   const { customerDataRequestId, fileIds } = collected.customerData;
+  const completedAt = isoNow(env);
+  const directoriesSearched = perDirectory(collected.directories);
+  // The report first: the manifest then lists it, with its hash, like every other file.
+  await writeReport(env, record, {
+    completedAt,
+    customerDataRequestId,
+    fileIds,
+    directories: directoriesSearched,
+  });
   const { key, manifest } = await env.writer.writeManifest({
     requestId,
     type: record.type,
     emailSha256: record.emailSha256,
     createdAt: record.createdAt,
-    completedAt: isoNow(env),
-    qualtrics: { customerDataRequestId, fileIds },
-    directoriesSearched: perDirectory(collected.directories),
+    completedAt,
+    qualtrics: { target: record.qualtrics.target, customerDataRequestId, fileIds },
+    directoriesSearched,
   });
   const { counts } = manifest;
   await env.store.setCounts(requestId, counts);
@@ -69,24 +82,34 @@ export async function writeEvidence(
         skipped: true as const,
         reason: 'QDSR_DELETION_DONE=submitted: done once Qualtrics accepted the erasure',
       };
+  // Evidence recorded before its entries were masked is masked here, once and for all.
+  const emailsNotFound = stored.emailsNotFound && withoutRawEmails({ emailsNotFound: stored.emailsNotFound });
   const evidence: ErasureEvidence = {
     erasureRequestId: erasure.erasureRequestId,
     searchOnly: erasure.dryRun,
     createdAt: stored.createdAt ?? erasure.createdAt,
     statuses: stored.statuses ?? [],
-    ...(stored.emailsNotFound ? { emailsNotFound: stored.emailsNotFound } : {}),
+    ...(emailsNotFound ? emailsNotFound : {}),
     ...(stored.numEmailsRequested !== undefined ? { numEmailsRequested: stored.numEmailsRequested } : {}),
     ...(stored.failureReason ? { failureReason: stored.failureReason } : {}),
     verification: verified,
   };
-  await env.writer.writeEvidence(requestId, {
+  // emailsNotFound is known once the erasure ended; until then, whether Qualtrics found the subject is not.
+  const subjectFound =
+    evidence.emailsNotFound && erasure.status === 'complete'
+      ? !notFoundIncludes(evidence.emailsNotFound, record.emailSha256)
+      : null;
+  const document: EvidenceDocument = {
     schemaVersion: EVIDENCE_SCHEMA_VERSION,
     requestId,
-    type: record.type,
+    type: 'deletion',
     subject: { emailSha256: record.emailSha256 },
+    qualtrics: record.qualtrics.target ? { target: record.qualtrics.target } : {},
+    subjectFound,
     writtenAt: isoNow(env),
     ...evidence,
-  });
+  };
+  await env.writer.writeEvidence(requestId, document);
   await env.store.recordEvidence(requestId, evidence as unknown as Record<string, unknown>);
   if (contactsRemaining !== undefined) await env.store.setCounts(requestId, { contactsRemaining });
   await env.store.appendTimeline(
@@ -94,12 +117,6 @@ export async function writeEvidence(
     'EVIDENCE_WRITTEN',
     contactsRemaining === undefined ? 'verification skipped' : `${contactsRemaining} contact(s) remaining`,
   );
-  // emailsNotFound is known once the erasure ended; until then, whether Qualtrics found the subject is not.
-  const subject = normalizeEmail(record.email);
-  const subjectFound =
-    stored.emailsNotFound && erasure.status === 'complete'
-      ? !stored.emailsNotFound.some((e) => normalizeEmail(e) === subject)
-      : null;
   env.log.info('evidence written', { contactsRemaining, subjectFound });
   return {
     dryRun: erasure.dryRun,

@@ -46,19 +46,39 @@ export function definitelyNotCreated(e: unknown): boolean {
   if (e instanceof QualtricsError) {
     // A failing token request happens before the create is sent.
     if (e.endpoint === 'token') return true;
+    // The connection (or its TLS handshake) failed before any byte of the create was written.
+    if (e.notSent) return true;
     return DEFINITELY_NOT_CREATED_STATUSES.has(e.httpStatus);
   }
   return false;
 }
 
-/** A claim without an id: an earlier attempt may have created the job. Not retryable. */
+/** What the user can check, and do, when a create's outcome is unknown (README "Design decisions"). */
+const AMBIGUOUS_CREATE_ADVICE: Record<QualtricsJobKind, string> = {
+  customerData:
+    'Qualtrics lists no customer-data jobs, so ask your Qualtrics brand administrator or Qualtrics ' +
+    'support whether a customer-data request (POST /API/v3/customer-data-requests) was created at that ' +
+    'time. If none was, submit the request again (a new request); if one was, get its files from ' +
+    'Qualtrics with its id (GET /API/v3/customer-data-requests/{id}) rather than creating another',
+  erasure:
+    "Look in Qualtrics' erasure list (GET /API/v3/op-erase-personal-data) for the erasure requests " +
+    'created since then for this subject: keep one and submit nothing again, or, if there is none, ' +
+    'submit the request again (a new request)',
+};
+
+/**
+ * A claim without an id: an earlier attempt sent the create and got no answer (a timeout, or a
+ * connection lost after the request was written), so Qualtrics may have created the job. Not
+ * retryable: the message says what to check and what to do.
+ */
 export class AmbiguousCreateError extends DsrError {
-  constructor(kind: QualtricsJobKind, claimedAt?: string) {
+  constructor(kind: QualtricsJobKind, requestId: string, claimedAt?: string) {
     super(
       ErrorNames.AmbiguousCreate,
-      `an earlier attempt to create the Qualtrics ${JOBS[kind].qualtricsName}${claimedAt ? ` (started ${claimedAt})` : ''} ` +
-        'ended without a known outcome; it is not repeated, so that no second one is created. ' +
-        'Check Qualtrics before submitting the request again',
+      `request ${requestId}: an earlier attempt to create the Qualtrics ${JOBS[kind].qualtricsName}` +
+        `${claimedAt ? ` at ${claimedAt}` : ''} was sent but got no answer, so whether Qualtrics ` +
+        'created it is unknown; it is not sent again, so that no second one exists. ' +
+        AMBIGUOUS_CREATE_ADVICE[kind],
       false,
     );
   }
@@ -116,11 +136,11 @@ export async function createOnce(
     return { outcome: 'exists', id: known, createdAt: record.qualtrics[job.claimField] };
   }
   const q = await env.qualtrics(spec.reservations);
-  const claim = await env.store.claimQualtricsCreate(requestId, spec.kind);
+  const claim = await env.store.claimQualtricsCreate(requestId, spec.kind, q.target);
   if (!claim.claimed) {
     if (claim.existingId) return { outcome: 'exists', id: claim.existingId, createdAt: claim.claimedAt };
     const { adopt } = spec;
-    if (!adopt) throw new AmbiguousCreateError(spec.kind, claim.claimedAt);
+    if (!adopt) throw new AmbiguousCreateError(spec.kind, requestId, claim.claimedAt);
     // An earlier attempt may have created it: Qualtrics lists these, so look before creating.
     const found = await callOrWait(env, q, `looking for the ${job.what} of an earlier attempt`, () =>
       adopt(q.api, claim.claimedAt),

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalAws, startLocalAws } from '../../../local/aws';
-import { DsrError, ErrorNames } from '../errors';
+import { DsrError, ErrorNames, QualtricsError } from '../errors';
 import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
 import { type RequestStore, requestStoreFromEnv } from '../request-store';
 import { customerDataFileKey } from '../tables';
@@ -158,6 +158,13 @@ describe('definitelyNotCreated', () => {
     for (const status of [0, 500, 502, 504])
       expect(definitelyNotCreated(qualtricsFailure(status))).toBe(false);
     expect(definitelyNotCreated(new Error('socket hang up'))).toBe(false);
+    // No answer (status 0): created nothing only when the request provably never left.
+    const refused = new QualtricsError(ErrorNames.Transient, 'could not connect', {
+      httpStatus: 0,
+      endpoint: 'createCustomerDataRequest',
+      notSent: true,
+    });
+    expect(definitelyNotCreated(refused)).toBe(true);
   });
 });
 

@@ -7,7 +7,9 @@ import {
   originFromEnv,
   type QualtricsSettings,
   qualtricsSettingsFromEnv,
+  qualtricsTarget,
   SECRET_PLACEHOLDERS,
+  SIMULATOR_ORIGIN_ENV,
   targetUtilizationFromEnv,
 } from '../config';
 import { ConfigError, DsrError, ErrorNames } from '../errors';
@@ -72,6 +74,7 @@ const ENV_KEYS = [
   'QUALTRICS_CLIENT_SECRET',
   QUALTRICS_SECRET_ENV,
   QUALTRICS_TIMEOUT_ENV,
+  SIMULATOR_ORIGIN_ENV,
 ] as const;
 
 export function qualtricsTimeoutMsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
@@ -219,6 +222,7 @@ interface SharedClient {
   api: QualtricsApi;
   limiter: RateLimiter;
   durations: JobDurations;
+  target: string;
 }
 
 function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
@@ -257,7 +261,7 @@ function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
       tableName: limiterTable,
       tenant: limiter.tenant,
     });
-    shared = { settingsKey, api, limiter, durations };
+    shared = { settingsKey, api, limiter, durations, target: qualtricsTarget(settings.origin, env) };
     return shared;
   };
 
@@ -269,9 +273,9 @@ function buildFromEnv(env: NodeJS.ProcessEnv): WorkflowDeps {
     waitScale,
     deletionDone,
     async qualtrics(held: readonly Reservation[] = []): Promise<LimitedQualtrics> {
-      const { api, limiter, durations } = await sharedClient();
+      const { api, limiter, durations, target } = await sharedClient();
       const gate = limiter.gate({ reservations: held });
-      return { api: underGate(api, gate), reservations: () => gate.reservations(), durations };
+      return { api: underGate(api, gate), reservations: () => gate.reservations(), durations, target };
     },
   };
 }

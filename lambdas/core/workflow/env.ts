@@ -20,6 +20,8 @@ export interface LimitedQualtrics {
   reservations(): Reservation[];
   /** What this tenant's Qualtrics jobs have taught about their durations (absent: no hints). */
   durations?: JobDurations;
+  /** Which Qualtrics this is: "simulator" or the origin (`qualtricsTarget`); absent in test doubles. */
+  target?: string;
 }
 
 /** What every workflow step works with; built once per process (`deps.ts`), replaceable in tests. */

@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalAws, startLocalAws } from '../../../local/aws';
 import { ErrorNames } from '../errors';
+import type { ErasureEvidence } from '../evidence';
 import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
+import { emailSha256 } from '../privacy';
 import type { ErasureRequest } from '../qualtrics/types';
 import { type RequestStore, requestStoreFromEnv } from '../request-store';
 import { AmbiguousCreateError } from './creates';
-import {
-  createErasure,
-  type ErasureEvidence,
-  getErasure,
-  LIST_CHECK_AFTER_SECONDS,
-  listCheckDue,
-} from './erasure';
+import { createErasure, getErasure, LIST_CHECK_AFTER_SECONDS, listCheckDue } from './erasure';
 import type { StartedErasureState } from './inputs';
 import { fakeQualtrics, memoryDurations, qualtricsFailure, RESERVED, testEnv, throttled } from './testing';
 
@@ -290,7 +286,7 @@ describe('getErasure', () => {
     );
   });
 
-  it('completes with the statuses and emailsNotFound in the evidence, not in the state', async () => {
+  it('completes with the statuses and emailsNotFound (masked and hashed) in the evidence, not in the state', async () => {
     const requestId = await newRequest();
     const env = testEnv({
       store,
@@ -300,7 +296,7 @@ describe('getErasure', () => {
           erasureRequestId: 'OP-P',
           status: 'complete',
           rawStatus: 'Completed',
-          emailsNotFound: [EMAIL],
+          emailsNotFound: [EMAIL.toUpperCase()],
           numEmailsRequested: 1,
           found: true,
         }),
@@ -310,7 +306,11 @@ describe('getErasure', () => {
     expect(erasure).toEqual(started({ polls: 1, status: 'complete', qualtricsStatus: 'Completed' }));
     expect(JSON.stringify(erasure)).not.toContain(EMAIL);
     const record = await store.get(requestId);
-    expect(record?.evidence).toMatchObject({ emailsNotFound: [EMAIL], statuses: [{ status: 'Completed' }] });
+    expect(record?.evidence).toMatchObject({
+      emailsNotFound: [{ maskedEmail: 'j***@example.com', emailSha256: emailSha256(EMAIL) }],
+      statuses: [{ status: 'Completed' }],
+    });
+    expect(JSON.stringify(record?.evidence).toLowerCase()).not.toContain(EMAIL);
     expect(record?.qualtrics.erasureStatus).toBe('Completed');
   });
 

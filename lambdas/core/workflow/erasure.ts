@@ -1,3 +1,4 @@
+import { type ErasureEvidence, emailsNotFoundEntries } from '../evidence';
 import { normalizeEmail } from '../privacy';
 import type { ErasureRequest, QualtricsApi } from '../qualtrics/types';
 import type { RecordWithEmail, RequestRecord } from '../request-store';
@@ -11,24 +12,9 @@ import { ageSeconds, firstPollAt, nextPollAt } from './wait';
 
 /**
  * The erasure (`op-erase-personal-data`): created once (`searchOnly` for a dry run), then polled
- * until Qualtrics confirms it. What Qualtrics reports (statuses with timestamps, emailsNotFound)
- * goes to the request record's evidence, never into the state.
+ * until Qualtrics confirms it. What Qualtrics reports (statuses with timestamps, emailsNotFound,
+ * masked and hashed) goes to the request record's evidence, never into the state.
  */
-
-/** The deletion evidence kept in the request record and written to `evidence/<requestId>.json`. */
-export interface ErasureEvidence {
-  erasureRequestId: string;
-  searchOnly: boolean;
-  createdAt: string;
-  /** Each status Qualtrics reported (and our own 'submitted'), when we first saw it. */
-  statuses: Array<{ at: string; status: string }>;
-  /** Personal data (the subject's email, when Qualtrics did not find it): evidence only. */
-  emailsNotFound?: string[];
-  numEmailsRequested?: number;
-  failureReason?: string;
-  /** Set by writeEvidence. */
-  verification?: unknown;
-}
 
 /** Erasures are polled by id (a 20-a-minute endpoint): its limit sets the shortest poll interval. */
 const ERASURE_POLL = { endpoint: 'getErasureRequest' } as const;
@@ -167,7 +153,7 @@ async function findOwnErasure(
     // Without the list of emails, a single-email erasure is the best match there is.
     return e.numEmailsRequested === undefined || e.numEmailsRequested === 1;
   });
-  if (candidates.length > 1) throw new AmbiguousCreateError('erasure', claimedAt);
+  if (candidates.length > 1) throw new AmbiguousCreateError('erasure', record.requestId, claimedAt);
   return candidates[0];
 }
 
@@ -293,7 +279,8 @@ async function noteStatus(
     createdAt: evidence.createdAt ?? record.createdAt,
     statuses,
   };
-  if (report?.emailsNotFound && ended) updated.emailsNotFound = report.emailsNotFound;
+  // Qualtrics reports the addresses themselves; the evidence keeps them masked and hashed.
+  if (report?.emailsNotFound && ended) updated.emailsNotFound = emailsNotFoundEntries(report.emailsNotFound);
   if (report?.numEmailsRequested !== undefined) updated.numEmailsRequested = report.numEmailsRequested;
   if (failureReason) updated.failureReason = failureReason;
   await env.store.recordEvidence(record.requestId, updated as unknown as Record<string, unknown>);

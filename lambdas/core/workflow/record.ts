@@ -39,17 +39,21 @@ export interface AccessSummary {
   startedAt?: string;
   finishedAt?: string;
   counts: AccessResultValue['counts'];
-  qualtrics: AccessResultValue['qualtrics'];
+  qualtrics: QualtricsOfSummary<AccessResultValue>;
   export: { bucket: string; prefix: string; manifestKey: string };
 }
 
-export interface DeletionSummary extends DeletionResultValue {
+export interface DeletionSummary extends Omit<DeletionResultValue, 'qualtrics'> {
   requestId: string;
   type: 'deletion';
   status: 'COMPLETED';
   startedAt?: string;
   finishedAt?: string;
+  qualtrics: QualtricsOfSummary<DeletionResultValue>;
 }
+
+/** A result's Qualtrics ids, and which Qualtrics they are of (`target`, once the request created a job). */
+type QualtricsOfSummary<R extends { qualtrics: object }> = { target?: string } & R['qualtrics'];
 
 export async function recordCompleted(
   env: StepEnv,
@@ -59,8 +63,9 @@ export async function recordCompleted(
   if (record.type !== type) {
     throw new InputError(`request ${requestId} is a ${record.type} request, not ${type}`);
   }
+  const target = targetOf(record.qualtrics.target);
   const completion =
-    type === 'access' ? accessCompletion(env, requestId, result) : deletionCompletion(result);
+    type === 'access' ? accessCompletion(env, requestId, result, target) : deletionCompletion(result, target);
   const done = await env.store.complete(requestId, completion.stored);
   const summary = {
     requestId,
@@ -87,10 +92,14 @@ interface Completion<S> {
   event: Record<string, unknown>;
 }
 
+/** `{target}` when the record knows which Qualtrics the request ran against. */
+const targetOf = (target: string | undefined): { target?: string } => (target ? { target } : {});
+
 function accessCompletion(
   env: StepEnv,
   requestId: string,
   result: unknown,
+  target: { target?: string },
 ): Completion<Omit<AccessSummary, 'requestId' | 'status' | 'startedAt' | 'finishedAt'>> {
   const r = parseResult(AccessResult, result);
   return {
@@ -98,7 +107,7 @@ function accessCompletion(
     summary: {
       type: 'access',
       counts: r.counts,
-      qualtrics: r.qualtrics,
+      qualtrics: { ...target, ...r.qualtrics },
       export: { bucket: env.writer.bucket, prefix: exportPrefix(requestId), manifestKey: r.manifestKey },
     },
     event: { counts: r.counts, qualtrics: r.qualtrics },
@@ -107,6 +116,7 @@ function accessCompletion(
 
 function deletionCompletion(
   result: unknown,
+  target: { target?: string },
 ): Completion<Omit<DeletionSummary, 'requestId' | 'status' | 'startedAt' | 'finishedAt'>> {
   const r = parseResult(DeletionResult, result);
   const counts: Record<string, number> =
@@ -117,7 +127,7 @@ function deletionCompletion(
       qualtrics: { erasureRequestId: r.qualtrics.erasureRequestId, erasureStatus: r.qualtrics.status },
       outcome: deletionOutcome(r),
     },
-    summary: { type: 'deletion', ...r },
+    summary: { type: 'deletion', ...r, qualtrics: { ...target, ...r.qualtrics } },
     event: {
       dryRun: r.dryRun,
       counts,

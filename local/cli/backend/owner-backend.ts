@@ -3,6 +3,7 @@ import { isTerminalStatus } from '../../../lambdas/core/request-store';
 import { workflowDeps } from '../../../lambdas/core/workflow/deps';
 import type { WorkflowEvent } from '../../engine/workflows';
 import { type DataDirOwner, startOwner } from '../../owner/owner';
+import type { Runtime } from '../../runtime';
 import { connectionError } from '../commands/health';
 import { CliError } from '../exit-codes';
 import type { Progress } from '../progress';
@@ -47,24 +48,7 @@ export async function ownerBackend(o: { dataDir: string; waitScale?: number }): 
 
   /** The stop of README "Stopping and crash recovery", once, whoever asks first. */
   const stop = () => {
-    stopping ??= (async () => {
-      const running = owner.workflows.running();
-      if (running.length > 0) {
-        process.stderr.write(
-          `stopping: waiting up to ${SHUTDOWN_GRACE_MS / 1000}s for ${running.length} running request(s) (Ctrl-C again to stop now)\n`,
-        );
-      }
-      const { interrupted } = await owner.stop({
-        graceMs: SHUTDOWN_GRACE_MS,
-        stepGraceMs: STEP_GRACE_MS,
-        hurry: signals.second,
-      });
-      for (const id of interrupted) {
-        process.stderr.write(
-          `interrupted: request ${id} did not finish; it resumes when the data dir is next served, or with: qualtrics-dsr retry ${id}\n`,
-        );
-      }
-    })();
+    stopping ??= stopOwnerWorkflows(owner, signals);
     return stopping;
   };
 
@@ -74,19 +58,7 @@ export async function ownerBackend(o: { dataDir: string; waitScale?: number }): 
     client,
     describe: () => owner.runtime.describe(),
 
-    async preflight() {
-      try {
-        const { api } = await workflowDeps().qualtrics();
-        await api.whoami();
-      } catch (err) {
-        const mapped = connectionError(err, owner.runtime.target);
-        if (mapped instanceof CliError) throw mapped;
-        // A transient fault or a limiter wait is not a configuration problem: the workflow retries those.
-        if (err instanceof QualtricsError && err.retryable) return;
-        if (err instanceof Error && err.name === ErrorNames.Throttled) return;
-        throw mapped;
-      }
-    },
+    preflight: () => preflight(owner.runtime),
 
     async follow(requestId: string, progress: Progress): Promise<FollowResult> {
       for (const e of early.get(requestId) ?? []) progress.workflowEvent(e);
@@ -132,6 +104,48 @@ export async function ownerBackend(o: { dataDir: string; waitScale?: number }): 
 }
 
 /**
+ * A token and `whoami` before anything is recorded, so wrong credentials or an unreachable
+ * Qualtrics end with exit 3 naming the setting, not with a FAILED request.
+ */
+export async function preflight(runtime: Pick<Runtime, 'target'>): Promise<void> {
+  try {
+    const { api } = await workflowDeps().qualtrics();
+    await api.whoami();
+  } catch (err) {
+    const mapped = connectionError(err, runtime.target);
+    if (mapped instanceof CliError) throw mapped;
+    // A transient fault or a limiter wait is not a configuration problem: the workflow retries those.
+    if (err instanceof QualtricsError && err.retryable) return;
+    if (err instanceof Error && err.name === ErrorNames.Throttled) return;
+    throw mapped;
+  }
+}
+
+/**
+ * Stops an owner's workflows as README "Stopping and crash recovery" says, telling the user what it
+ * waits for and which requests stay unfinished; the ids of those.
+ */
+export async function stopOwnerWorkflows(owner: DataDirOwner, signals: StopSignals): Promise<string[]> {
+  const running = owner.workflows.running();
+  if (running.length > 0) {
+    process.stderr.write(
+      `stopping: waiting up to ${SHUTDOWN_GRACE_MS / 1000}s for ${running.length} running request(s) (Ctrl-C again to stop now)\n`,
+    );
+  }
+  const { interrupted } = await owner.stop({
+    graceMs: SHUTDOWN_GRACE_MS,
+    stepGraceMs: STEP_GRACE_MS,
+    hurry: signals.second,
+  });
+  for (const id of interrupted) {
+    process.stderr.write(
+      `interrupted: request ${id} did not finish; it resumes when the data dir is next served, or with: qualtrics-dsr retry ${id}\n`,
+    );
+  }
+  return interrupted;
+}
+
+/**
  * Requests other commands handed to this process while it ran its own: it keeps running them to
  * their end (a new one may arrive meanwhile), unless it is stopped.
  */
@@ -147,7 +161,7 @@ async function waitForHandedOverWork(
     if (!told) {
       told = true;
       process.stderr.write(
-        `waiting for ${running.length} request(s) other commands handed to this process (Ctrl-C to stop them; they stay resumable)\n`,
+        `waiting for ${running.length} other request(s) running in this process (handed over by other commands, or resumed; Ctrl-C to stop them, they stay resumable)\n`,
       );
     }
     const settled = Promise.allSettled(running.map((id) => owner.workflows.settled(id)));

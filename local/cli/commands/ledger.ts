@@ -19,7 +19,9 @@ import {
   validate,
 } from '../../../lambdas/core/request-contract';
 import type { RequestSummary } from '../../../lambdas/core/request-store';
+import { startRuntime } from '../../runtime';
 import { withBackend } from '../backend/session';
+import { type EmailFileOption, emailFrom, withEmailFileOption } from '../email-input';
 import { CliError, ExitCode } from '../exit-codes';
 import type { CommonOptions } from '../main';
 
@@ -117,9 +119,13 @@ export function addLedgerCommands(program: Command, common: Common, run: Run): v
     .addOption(new Option('--csv', 'print the records CSV of the requests listed').conflicts('json'))
     .action(async (o: ListOptions) => run(async () => list(o)));
 
-  common(program.command('find').argument('<email>', "the data subject's email (never printed)"))
+  withEmailFileOption(
+    common(program.command('find').argument('[email]', "the data subject's email (never printed)")),
+  )
     .description("every request for a subject (matched on the email's hash), newest receipt first")
-    .action(async (email: string, o: CommonOptions) => run(async () => find(email, o)));
+    .action(async (email: string | undefined, o: CommonOptions & EmailFileOption) =>
+      run(async () => find(emailFrom(email, o), o)),
+    );
 
   common(program.command('records'), { json: false })
     .description('the request records as CSV (date, nature, manner, response; no email)')
@@ -186,7 +192,7 @@ export async function records(o: RecordsOptions): Promise<number> {
     if (o.out === undefined) {
       process.stdout.write(csv);
     } else {
-      writeFileSync(o.out, csv);
+      writeFileSync(o.out, csv, { mode: 0o600 });
       const rows = Math.max(0, csv.split('\r\n').filter((line) => line !== '').length - 1);
       process.stderr.write(`${rows} request record(s) written to ${o.out}\n`);
     }
@@ -208,15 +214,25 @@ export async function extend(idArgument: string, o: CommonOptions & { reason: st
   });
 }
 
+/** Runs `action` with the data dir's request store (no Qualtrics). */
+export async function withStore(o: CommonOptions, action: () => Promise<number>): Promise<number> {
+  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale, qualtrics: false });
+  try {
+    return await action();
+  } finally {
+    await runtime.close();
+  }
+}
+
 /** The flags given, as the query string the HTTP API would receive. */
-function given(flags: Record<string, string | undefined>): QueryParameters {
+export function given(flags: Record<string, string | undefined>): QueryParameters {
   return Object.fromEntries(
     Object.entries(flags).flatMap(([name, value]) => (value === undefined ? [] : [[name, [value]]])),
   );
 }
 
 /** The HTTP API's 400 as exit 2, with the same message (it names the flag's rule, not its value). */
-function badInput<T>(parse: () => T): T {
+export function badInput<T>(parse: () => T): T {
   try {
     return parse();
   } catch (err) {

@@ -219,6 +219,7 @@ export function failedSummary(doc: RequestStatusDocument) {
     finishedAt: doc.timeline.at(-1)?.at,
     counts: doc.counts,
     qualtrics: {
+      target: doc.qualtrics.target,
       customerDataRequestId: doc.qualtrics.customerDataRequestId,
       fileIds: doc.qualtrics.fileIds,
       erasureRequestId: doc.qualtrics.erasureRequestId,
@@ -244,7 +245,14 @@ function humanSummary(s: Record<string, unknown>): string {
     lines.push(
       `  erasure ${q?.erasureRequestId ?? '?'}: ${q?.status ?? '?'}; subject found: ${s.subjectFound}`,
     );
-    if (v?.contactsRemaining !== undefined) lines.push(`  contacts remaining: ${v.contactsRemaining}`);
+    // A dry run erased nothing: what its search found is what an erasure would take away.
+    if (v?.contactsRemaining !== undefined) {
+      lines.push(
+        s.dryRun
+          ? `  would be erased: ${v.contactsRemaining} contact(s) (dry run: nothing was erased)`
+          : `  contacts remaining: ${v.contactsRemaining}`,
+      );
+    }
   }
   return `${lines.join('\n')}\n`;
 }

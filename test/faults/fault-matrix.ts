@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailSha256 } from '../../lambdas/core/privacy';
 import { isTerminalStatus, type RequestRecord, type RequestType } from '../../lambdas/core/request-store';
 import { errorCode } from '../../lambdas/core/workflow/record';
@@ -7,13 +7,8 @@ import type { EndpointCounters, Simulator, SimulatorOptions } from '../../local/
 import { canaryEmail, LeakScanner } from '../support/canaries';
 import { type ApiCall, type FaultWorld, startFaultWorld } from './fault-world';
 
-// Every logger of the process at DEBUG, so the canary scan has every line there is.
-vi.hoisted(() => {
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-});
-
 /**
- * The fault matrix (issue 7): 50 concurrent mixed requests (access, deletion, dry run) through the
+ * The fault matrix: 50 concurrent mixed requests (access, deletion, dry run) through the
  * local engine — the real ASL and handlers — against the simulator, while it injects, in turn, each
  * fault below. For every case: every request ends COMPLETED or FAILED with a reason, no request
  * creates a second customer-data job or erasure, every COMPLETED access bundle verifies against its
@@ -23,6 +18,10 @@ vi.hoisted(() => {
  * redrive cannot change (Qualtrics failed the job, or a create's outcome is unknown).
  *
  * Time runs 500× faster (simulator clock, polls, limiter, Retry intervals).
+ *
+ * The cases are split in two suites, Qualtrics faults and storage faults (one file each, so the two
+ * halves run in parallel); each suite starts its own world and prints its own table. A test file
+ * sets POWERTOOLS_LOG_LEVEL=DEBUG before it imports this module (the loggers read it when made).
  */
 
 const SCALE = 0.002;
@@ -41,6 +40,7 @@ const KINDS: Kind[] = Array.from(
 interface Outage {
   start: number;
   end: number;
+  /** Real ms it lasted. */
   ms: number;
   /** Requests whose first run was still going when the outage began. */
   inFlight: number;
@@ -51,12 +51,17 @@ interface CaseContext {
   sim: Simulator;
   /** Resolves once the steps have sent `n` Qualtrics API calls in this case, or every run has ended. */
   afterCalls(n: number): Promise<void>;
-  /** Takes the proxy down for `ms` real ms and reports the outage in logical time. */
-  outage(which: 'dynamo' | 's3', ms: number): Promise<Outage>;
+  /**
+   * Takes the proxy down for `ms` real ms, or until the first of the runs has ended (however fast
+   * or slow the machine), and reports the outage in logical time.
+   */
+  outage(which: 'dynamo' | 's3', ms: number | 'until a run ended'): Promise<Outage>;
 }
 
-interface FaultCase {
+export interface FaultCase {
   name: string;
+  /** Seeds the simulator's randomness and tags the case's canary subjects: one per case, fixed. */
+  seed: number;
   env?: Record<string, string>;
   simulator?: SimulatorOptions;
   arm?(sim: Simulator): void;
@@ -75,15 +80,20 @@ interface Evidence {
   tokensIssued: number;
   timeouts: number;
   retries: number;
-  jobFailures: number;
+  /** Requests whose execution ended outside its Catch, left open, and closed by the caller. */
+  closedByCaller: number;
+  /** Requests FAILED because Qualtrics failed their job: customer-data jobs (access) and erasures (deletion). */
+  jobFailures: Record<RequestType, number>;
   outage?: Outage;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const CASES: FaultCase[] = [
+/** What Qualtrics does wrong: errors, silence, throttling, revoked tokens, failed jobs. */
+export const QUALTRICS_FAULTS: FaultCase[] = [
   {
     name: '20 % 5xx',
+    seed: 0,
     arm(sim) {
       sim.faults.set('*', { status: 502, probability: 0.2 });
       sim.faults.set('getCustomerDataRequest', { status: 503, probability: 0.2 });
@@ -96,6 +106,7 @@ const CASES: FaultCase[] = [
   },
   {
     name: 'timeouts',
+    seed: 1,
     // The client gives up on a call after 400 ms; 5 % of calls (and the first token request) never answer.
     env: { QDSR_QUALTRICS_TIMEOUT_MS: '400' },
     arm(sim) {
@@ -106,6 +117,7 @@ const CASES: FaultCase[] = [
   },
   {
     name: '429 storms',
+    seed: 2,
     // Without Retry-After: the simulator's (whole real seconds) would stall this compressed clock for
     // minutes per storm; the limiter's own penalty (a tenth of its period) applies instead.
     simulator: { retryAfter: false },
@@ -122,6 +134,7 @@ const CASES: FaultCase[] = [
   },
   {
     name: 'tokens revoked mid-run',
+    seed: 3,
     async drive({ sim, afterCalls }) {
       for (const n of [40, 150, 300]) {
         await afterCalls(n);
@@ -132,17 +145,20 @@ const CASES: FaultCase[] = [
     bitten: (e) => Math.min(e.status401, e.tokensIssued - 1),
   },
   {
-    name: 'customer-data jobs fail',
-    simulator: { failCustomerDataJobs: true },
-    bitten: (e) => e.jobFailures,
+    // Both kinds of job at once: access requests meet only customer-data jobs and deletions only
+    // erasures, so each kind still fails on its own path (and must have failed at least once).
+    name: 'customer-data jobs and erasures fail',
+    seed: 4,
+    simulator: { failCustomerDataJobs: true, failErasures: true },
+    bitten: (e) => Math.min(e.jobFailures.access, e.jobFailures.deletion),
   },
-  {
-    name: 'erasures fail',
-    simulator: { failErasures: true },
-    bitten: (e) => e.jobFailures,
-  },
+];
+
+/** What AWS does wrong: S3 or DynamoDB out of reach, within and beyond the Retry budgets. */
+export const STORAGE_FAULTS: FaultCase[] = [
   {
     name: 'S3 unavailable for a while',
+    seed: 6,
     async drive({ afterCalls, outage }) {
       await afterCalls(200);
       return outage('s3', 3500);
@@ -151,6 +167,7 @@ const CASES: FaultCase[] = [
   },
   {
     name: 'DynamoDB unavailable for a while',
+    seed: 7,
     async drive({ afterCalls, outage }) {
       await afterCalls(200);
       return outage('dynamo', 600);
@@ -158,15 +175,17 @@ const CASES: FaultCase[] = [
     bitten: (e) => e.storageErrors,
   },
   {
-    // Longer than every Retry budget, "Record request failed"'s included: executions end outside
-    // their Catch, and the caller closes their requests (as the CLI, `serve` and, in AWS, the
-    // executionEnded rule do).
+    // Longer than every Retry budget, "Record request failed"'s included: down until a run has
+    // ended, which it can only do outside its Catch (ending either way needs DynamoDB). The caller
+    // closes such requests (as the CLI, `serve` and, in AWS, the executionEnded rule do); the runs
+    // still retrying when DynamoDB is back record their own failure or complete.
     name: 'DynamoDB unavailable beyond the Retry budgets',
+    seed: 8,
     async drive({ afterCalls, outage }) {
       await afterCalls(200);
-      return outage('dynamo', 2500);
+      return outage('dynamo', 'until a run ended');
     },
-    bitten: (e) => e.storageErrors,
+    bitten: (e) => Math.min(e.storageErrors, e.closedByCaller),
   },
 ];
 
@@ -203,21 +222,12 @@ interface Planned {
   email: string;
 }
 
+/** The world of the suite this module runs in (a test file runs one suite). */
 let w: FaultWorld;
-const rows: Row[] = [];
 
-beforeAll(async () => {
-  w = await startFaultWorld(SCALE);
-});
-
-afterAll(async () => {
-  if (rows.length > 0) console.log(formatTable(rows));
-  await w?.close();
-});
-
-async function runCase(c: FaultCase, index: number): Promise<Row> {
-  const emails = KINDS.map((_, i) => canaryEmail(`c${index}r${i}`));
-  const sim = await w.newSimulator(emails, { randomSeed: 11 + index, ...c.simulator });
+async function runCase(c: FaultCase): Promise<Row> {
+  const emails = KINDS.map((_, i) => canaryEmail(`c${c.seed}r${i}`));
+  const sim = await w.newSimulator(emails, { randomSeed: 11 + c.seed, ...c.simulator });
   w.setEnv({ QDSR_QUALTRICS_TIMEOUT_MS: undefined, ...c.env });
   const scanner = new LeakScanner();
   const stopOutput = scanner.captureOutput();
@@ -242,15 +252,17 @@ async function runCase(c: FaultCase, index: number): Promise<Row> {
     const afterCalls = async (n: number) => {
       while (w.apiCalls.length - callsAtStart < n && running > 0) await sleep(5);
     };
-    const outage = async (which: 'dynamo' | 's3', ms: number): Promise<Outage> => {
+    const outage = async (which: 'dynamo' | 's3', length: number | 'until a run ended'): Promise<Outage> => {
       const proxy = which === 'dynamo' ? w.dynamo : w.s3;
       const start = w.tick();
+      const startedAt = Date.now();
       proxy.down();
       const inFlight = planned.length - ended.size;
-      await sleep(ms);
+      if (length === 'until a run ended') while (ended.size === 0) await sleep(5);
+      else await sleep(length);
       const end = w.tick();
       proxy.up();
-      return { start, end, ms, inFlight };
+      return { start, end, ms: Date.now() - startedAt, inFlight };
     };
     c.arm?.(sim);
     const driving = c.drive?.({ w, sim, afterCalls, outage });
@@ -291,7 +303,11 @@ async function runCase(c: FaultCase, index: number): Promise<Row> {
         (n, r) => n + (r?.events.filter((e) => e.type === 'StateRetried').length ?? 0),
         0,
       ),
-      jobFailures: [...records.values()].filter((r) => r.error?.code === 'QUALTRICS_JOB_FAILED').length,
+      jobFailures: {
+        access: jobFailuresOf(records, 'access'),
+        deletion: jobFailuresOf(records, 'deletion'),
+      },
+      closedByCaller: failedByCaller,
       ...(outageSeen ? { outage: outageSeen } : {}),
     };
     const first = await check(planned, records, sim, scanner);
@@ -473,6 +489,11 @@ function unadmitted(during: ApiCall[], outageStart: number): ApiCall[] {
   });
 }
 
+function jobFailuresOf(records: Map<string, RequestRecord>, type: RequestType): number {
+  return [...records.values()].filter((r) => r.type === type && r.error?.code === 'QUALTRICS_JOB_FAILED')
+    .length;
+}
+
 function countFailures(run: WorkflowRun | undefined, cause: RegExp): number {
   return (
     run?.events.filter((e) => e.type === 'StateFailed' && cause.test(JSON.stringify(e.error ?? ''))).length ??
@@ -484,7 +505,7 @@ function sum(byEndpoint: Record<string, EndpointCounters>, field: keyof Endpoint
   return Object.values(byEndpoint).reduce((n, e) => n + e[field], 0);
 }
 
-function formatTable(all: Row[]): string {
+function formatTable(title: string, all: Row[]): string {
   const head = [
     'case',
     'fault seen',
@@ -521,7 +542,7 @@ function formatTable(all: Row[]): string {
   ]);
   const lines = [head, ...body].map((cells) => `| ${cells.join(' | ')} |`);
   lines.splice(1, 0, `|${head.map(() => '---').join('|')}|`);
-  return `\nFault matrix: ${REQUESTS} concurrent requests per case (${KINDS.filter((k) => k === 'access').length} access, ${KINDS.filter((k) => k === 'deletion').length} deletion, ${KINDS.filter((k) => k === 'dry run').length} dry run)\n${lines.join('\n')}\n`;
+  return `\nFault matrix, ${title}: ${REQUESTS} concurrent requests per case (${KINDS.filter((k) => k === 'access').length} access, ${KINDS.filter((k) => k === 'deletion').length} deletion, ${KINDS.filter((k) => k === 'dry run').length} dry run)\n${lines.join('\n')}\n`;
 }
 
 function faultSeen(e: Evidence): string {
@@ -530,31 +551,44 @@ function faultSeen(e: Evidence): string {
   if (e.status429) parts.push(`${e.status429}×429`);
   if (e.status401) parts.push(`${e.status401}×401, ${e.tokensIssued} tokens`);
   if (e.timeouts) parts.push(`${e.timeouts} timeouts`);
-  if (e.jobFailures) parts.push(`${e.jobFailures} jobs failed by Qualtrics`);
+  if (e.jobFailures.access) parts.push(`${e.jobFailures.access} customer-data jobs failed by Qualtrics`);
+  if (e.jobFailures.deletion) parts.push(`${e.jobFailures.deletion} erasures failed by Qualtrics`);
   if (e.outage)
     parts.push(`${e.outage.ms} ms down, ${e.outage.inFlight} in flight, ${e.storageErrors} step errors`);
   parts.push(`${e.retries} retries`);
   return parts.join(', ');
 }
 
-describe('fault matrix', () => {
-  for (const [index, c] of CASES.entries()) {
-    it(`${c.name}: every request terminal with a reason, nothing created twice, every bundle whole, no leak`, async () => {
-      const row = await runCase(c, index);
-      rows.push(row);
-      expect(c.bitten(row.evidence), 'the fault actually hit the run').toBeGreaterThan(0);
-      expect(row.nonTerminal).toBe(0);
-      expect(row.failedWithoutReason).toBe(0);
-      expect(row.duplicateCreates).toBe(0);
-      expect(row.unverifiableBundles).toBe(0);
-      expect(row.wrongOutcomes).toEqual([]);
-      expect(row.canaryExamples).toEqual([]);
-      expect(row.canaryHits).toBe(0);
-      // The scan saw every kind of output there was to see.
-      for (const source of ['log', 'execution events', 'event', 'status document'])
-        expect(row.scanned[source] ?? 0, source).toBeGreaterThan(0);
-      expect(row.redriveFailedOtherwise).toEqual([]);
-      if (c.name.startsWith('DynamoDB')) expect(row.unadmittedCallsDuringOutage).toBe(0);
-    }, 120_000);
-  }
-});
+/** One suite of the matrix: a world of its own, a test per case, and the table of outcomes. */
+export function describeFaultMatrix(title: string, cases: readonly FaultCase[]): void {
+  describe(`fault matrix: ${title}`, () => {
+    const rows: Row[] = [];
+    beforeAll(async () => {
+      w = await startFaultWorld(SCALE);
+    });
+    afterAll(async () => {
+      if (rows.length > 0) console.log(formatTable(title, rows));
+      await w?.close();
+    });
+
+    for (const c of cases) {
+      it(`${c.name}: every request terminal with a reason, nothing created twice, every bundle whole, no leak`, async () => {
+        const row = await runCase(c);
+        rows.push(row);
+        expect(c.bitten(row.evidence), 'the fault actually hit the run').toBeGreaterThan(0);
+        expect(row.nonTerminal).toBe(0);
+        expect(row.failedWithoutReason).toBe(0);
+        expect(row.duplicateCreates).toBe(0);
+        expect(row.unverifiableBundles).toBe(0);
+        expect(row.wrongOutcomes).toEqual([]);
+        expect(row.canaryExamples).toEqual([]);
+        expect(row.canaryHits).toBe(0);
+        // The scan saw every kind of output there was to see.
+        for (const source of ['log', 'execution events', 'event', 'status document'])
+          expect(row.scanned[source] ?? 0, source).toBeGreaterThan(0);
+        expect(row.redriveFailedOtherwise).toEqual([]);
+        if (c.name.startsWith('DynamoDB')) expect(row.unadmittedCallsDuringOutage).toBe(0);
+      }, 120_000);
+    }
+  });
+}

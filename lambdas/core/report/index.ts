@@ -1,0 +1,2 @@
+export { escapeHtml, Html, html } from './html';
+export * from './report';
