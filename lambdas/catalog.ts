@@ -50,8 +50,9 @@ const qualtricsStep = (file: string, substitution: string, extra: HandlerResourc
 });
 
 export const HANDLERS = {
-  // One handler per Qualtrics call (BRIEF §2). The OAuth token refresh lives inside the client, and
-  // `GET /whoami` is the connection check's call (`connectionCheck` below, and `api` for /health).
+  // One handler per Qualtrics call (README "How it is built"). The OAuth token refresh lives inside the
+  // client, and `GET /whoami` is the connection check's call (`connectionCheck` below, and `api` for
+  // /health).
   listDirectories: qualtricsStep('list-directories', 'ListDirectoriesFunctionArn'),
   searchDirectory: qualtricsStep('search-directory', 'SearchDirectoryFunctionArn'),
   getContacts: {

@@ -1,8 +1,8 @@
 import { ConfigError } from './errors';
 
 /**
- * Settings shared by the CLI and the Lambdas (same names in both; BRIEF §3). Parsed once, validated
- * with messages that name the variable to fix and never echo a secret.
+ * Settings shared by the CLI and the Lambdas (same names in both; README "Configuration"). Parsed once,
+ * validated with messages that name the variable to fix and never echo a secret.
  */
 export interface QualtricsSettings {
   /** Origin, e.g. `https://iad1.qualtrics.com`; the API lives at `<origin>/API/v3`. */

@@ -2,9 +2,9 @@ import { requiredScopes, scopeSatisfied } from './qualtrics/endpoints';
 import type { QualtricsApi } from './qualtrics/types';
 
 /**
- * The connection check (BRIEF §1): a token, `GET /whoami`, and whether the granted scopes cover
- * what the connector needs. The report holds ids only; whoami's name and email of the API user are
- * personal data and stay out of it.
+ * The connection check (docs/qualtrics-api.md#connection-check): a token, `GET /whoami`, and whether the
+ * granted scopes cover what the connector needs. The report holds ids only; whoami's name and email of the
+ * API user are personal data and stay out of it.
  */
 export interface ConnectionReport {
   ok: boolean;
@@ -41,7 +41,7 @@ export async function checkConnection(
     );
   }
   if (who.accountType && who.accountType !== 'UT_BRANDADMIN') {
-    // Erasure requests need a brand administrator (qualtrics-api.md §5).
+    // Erasure requests need a brand administrator (docs/qualtrics-api.md#scopes).
     problems.push(
       `the API user is ${who.accountType}, not a brand administrator: erasure requests will be refused`,
     );

@@ -16,8 +16,8 @@ export function emailSha256(email: string): string {
   return createHash('sha256').update(normalizeEmail(email)).digest('hex');
 }
 
-// One address, ≤ 254 chars, no whitespace/control characters (BRIEF §4). Deliberately simple: we
-// must not reject real addresses Qualtrics accepts, only obvious garbage and injection attempts.
+// One address, ≤ 254 chars, no whitespace/control characters (README "Request rules"). Deliberately simple:
+// we must not reject real addresses Qualtrics accepts, only obvious garbage and injection attempts.
 const EMAIL = /^[^\s@"<>()\\,;:[\]]+@[^\s@"<>()\\,;:[\]]+\.[^\s@"<>()\\,;:[\]]+$/u;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;

@@ -93,7 +93,7 @@ export const DEFAULT_LOCAL_NAMES = {
   exportBucket: 'qdsr-exports',
 } as const;
 
-/** Bundle layout (BRIEF §5). */
+/** Bundle layout (README "The export bundle"). */
 export const exportPrefix = (requestId: string): string => `exports/${requestId}/`;
 export const manifestKey = (requestId: string): string => `exports/${requestId}/manifest.json`;
 /** The subject's report (README "The subject's report"), a file of the bundle like the others. */

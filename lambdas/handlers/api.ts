@@ -7,7 +7,7 @@ import { workflowStarter } from '../core/workflow-starter';
 import { stepLogger } from '../middleware';
 
 /**
- * API Gateway (REST, proxy integration) → the HTTP API of BRIEF §4. The local `serve` command
+ * API Gateway (REST, proxy integration) → the HTTP API (README "HTTP API"). The local `serve` command
  * calls this same handler with the same event shape.
  */
 

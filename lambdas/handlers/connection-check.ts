@@ -7,9 +7,9 @@ import { qualtricsSettings, workflowDeps } from '../core/workflow/deps';
 import { stepLogger } from '../middleware';
 
 /**
- * The scheduled connection check (BRIEF §4): token, whoami, granted vs required scopes. It emits
- * `ConnectionCheckFailed` (0 or 1) through Powertools Metrics — one Embedded Metric Format line on
- * stdout, which Lambda's log pipeline turns into a metric — and the stack alarms on it.
+ * The scheduled connection check (docs/qualtrics-api.md#connection-check): token, whoami, granted vs required
+ * scopes. It emits `ConnectionCheckFailed` (0 or 1) through Powertools Metrics — one Embedded Metric Format
+ * line on stdout, which Lambda's log pipeline turns into a metric — and the stack alarms on it.
  */
 
 export const CONNECTION_CHECK_METRIC = {

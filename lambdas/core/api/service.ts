@@ -36,7 +36,7 @@ import { type MatchedRoute, matchRoute, type RouteName } from './routes';
 import { submitRequest } from './submit';
 
 /**
- * The HTTP API of BRIEF §4, Lambda-free: API Gateway (lambdas/handlers/api.ts) and the local
+ * The HTTP API (README "HTTP API"), Lambda-free: API Gateway (lambdas/handlers/api.ts) and the local
  * server (local/api) both call `handle`. Input is validated completely before anything is
  * recorded or started, and every answer is JSON.
  */
@@ -47,7 +47,7 @@ import { submitRequest } from './submit';
  */
 export const HEALTH_DEADLINE_MS = 20_000;
 
-/** Longest life of a presigned export link (BRIEF §4: at most 15 minutes). */
+/** Longest life of a presigned export link (README "HTTP API": 15 minutes). */
 export const MAX_EXPORT_LINK_SECONDS = 900;
 
 export type RequestStoreLike = Pick<

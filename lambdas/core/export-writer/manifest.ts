@@ -1,8 +1,9 @@
 import type { RequestType } from '../request-store/types';
 
 /**
- * `exports/<requestId>/manifest.json` (BRIEF §5). The JSON Schema in `schemas/manifest.schema.json`
- * describes the same document; a change here is a change there (and a new schemaVersion).
+ * `exports/<requestId>/manifest.json` (README "The export bundle"). The JSON Schema in
+ * `schemas/manifest.schema.json` describes the same document; a change here is a change there (and a new
+ * schemaVersion).
  */
 
 /** 1.1: `qualtrics.target`, and `report.html` among the files. */

@@ -72,8 +72,8 @@ const SHA256 = /^[0-9a-f]{64}$/;
 const CONCURRENCY = 8;
 
 /**
- * Writes the export bundle and evidence to S3 (BRIEF §5): every object encrypted, streamed in and
- * out (a large file never sits whole in memory), each carrying its size and SHA-256.
+ * Writes the export bundle and evidence to S3 (README "The export bundle"): every object encrypted, streamed
+ * in and out (a large file never sits whole in memory), each carrying its size and SHA-256.
  */
 export class ExportWriter {
   readonly bucket: string;
@@ -302,7 +302,7 @@ export class ExportWriter {
     return this.putJson(evidenceKey(requestId), evidence);
   }
 
-  /** A presigned GET URL, valid at most 15 minutes (BRIEF §4). */
+  /** A presigned GET URL, valid at most 15 minutes (README "HTTP API"). */
   presign(key: string, expiresInSeconds = MAX_PRESIGN_SECONDS): Promise<string> {
     assertKey(key);
     if (

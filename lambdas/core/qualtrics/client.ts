@@ -61,7 +61,10 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 export const DEFAULT_PAGE_SIZE = 100;
 export const DEFAULT_TOKEN_REFRESH_MARGIN_SECONDS = 60;
 export const DEFAULT_USER_AGENT = 'qualtrics-dsr';
-/** Most emails one erasure request takes (the UI's bulk limit; the API's is undocumented, qualtrics-api.md §5a). */
+/**
+ * Most emails one erasure request takes: the UI's bulk limit; the API's is unconfirmed
+ * (docs/qualtrics-api.md#erasures).
+ */
 export const MAX_ERASURE_EMAILS = 500;
 /** Tries of one call when Qualtrics keeps answering 401 to tokens that may predate a revocation. */
 const MAX_TOKEN_ATTEMPTS = 3;
@@ -252,13 +255,14 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
 
     async getContact(directoryId: string, contactId: string): Promise<Record<string, unknown>> {
       const url = apiUrl(origin, buildPath('getDirectoryContact', { directoryId, contactId }));
-      // Returned as Qualtrics sent it: dates may be epoch ms or ISO strings (qualtrics-api.md §3c).
+      // Returned as Qualtrics sent it: dates may be epoch ms or ISO strings
+      // (docs/qualtrics-api.md#directories-and-contacts).
       return (await callResult('getDirectoryContact', url)).result;
     },
 
     async createCustomerDataRequest(email: string): Promise<{ customerDataRequestId: string }> {
       checkEmail(email);
-      // Body shape unconfirmed ([U], qualtrics-api.md §4).
+      // Body shape unconfirmed (docs/qualtrics-api.md#customer-data-jobs).
       const { ctx, result } = await callResult(
         'createCustomerDataRequest',
         apiUrl(origin, buildPath('createCustomerDataRequest')),
@@ -320,9 +324,9 @@ export function createQualtricsClient(options: QualtricsClientOptions): Qualtric
         // The id we asked for stands in when the body omits it.
         return { ...parseErasureRequest(ctx, result, 'result', erasureRequestId), found: true };
       } catch (e) {
-        // Qualtrics answers an error to get-by-id until the erasure completes (qualtrics-api.md
-        // §5b): 404, or a 400 that is not about auth. The caller checks the list to tell that
-        // apart from an id Qualtrics never had.
+        // Qualtrics answers an error to get-by-id until the erasure completes
+        // (docs/qualtrics-api.md#erasure-404-until-complete): 404, or a 400 that is not about auth. The
+        // caller checks the list to tell that apart from an id Qualtrics never had.
         if (
           e instanceof QualtricsError &&
           (e.name === ErrorNames.NotFound || (e.name === ErrorNames.Validation && e.httpStatus === 400))

@@ -4,9 +4,10 @@
  * after an ambiguous failure is safe. The client, the simulator, the rate limiter and the scope
  * check all read it; nothing restates it.
  *
- * Limits come from `shared/reference/qualtrics-api.md` §6. Only the erasure-create limit (20/min)
- * is confirmed by Qualtrics' own text; the rest are a single secondary source, so we run at a
- * fraction of them (QDSR_TARGET_UTILIZATION) and still treat a 429 as possible.
+ * Limits, and how sure we are of each: docs/qualtrics-api.md#rate-limits. Only the erasure-create
+ * limit (20/min) is Qualtrics' own text and the brand-wide one is corroborated; the other
+ * per-endpoint limits have a single secondary source, so we run at a fraction of them
+ * (QDSR_TARGET_UTILIZATION) and still treat a 429 as possible.
  */
 
 export type HttpMethod = 'GET' | 'POST';
@@ -32,7 +33,7 @@ export interface EndpointSpec {
   readonly usedBy: readonly Capability[];
 }
 
-/** Brand-wide limit shared by every API call of a brand (qualtrics-api.md §6, [K]). */
+/** Brand-wide limit shared by every API call of a brand (corroborated: docs/qualtrics-api.md#rate-limits). */
 export const BRAND_BUCKET = 'brand';
 export const BRAND_LIMIT_PER_MINUTE = 3000;
 
@@ -229,7 +230,7 @@ export function requiredScopes(
 }
 
 /**
- * Qualtrics grants broader scopes that imply narrower ones (qualtrics-api.md §1): `manage:all`
+ * Qualtrics grants broader scopes that imply narrower ones (docs/qualtrics-api.md#scopes): `manage:all`
  * covers everything, `manage:X` covers `read:X`.
  */
 export function scopeSatisfied(required: string, granted: readonly string[]): boolean {

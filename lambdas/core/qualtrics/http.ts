@@ -307,7 +307,7 @@ export function retryAfterOf(headers: Headers, body: unknown, now: () => number)
   return metaRetryAfterSeconds(body);
 }
 
-// Codes that say "who you are" is the problem, whatever the status (qualtrics-api.md §7):
+// Codes that say "who you are" is the problem, whatever the status (docs/qualtrics-api.md#errors):
 // ATP_2 no auth header (400), DCD_7 unknown token (401), AUTH_6.0 expired bearer token (401).
 const AUTH_CODES = /^(ATP_2|DCD_7|AUTH_\d.*)$/;
 // AuthZ_2.0: the token is fine but the user, brand or scope may not use the endpoint.

@@ -1,5 +1,5 @@
 /**
- * OAuth 2.0 client credentials against `<origin>/oauth2/token` (qualtrics-api.md §1): HTTP Basic
+ * OAuth 2.0 client credentials against `<origin>/oauth2/token` (docs/qualtrics-api.md#oauth): HTTP Basic
  * client authentication, a form body, a bare RFC 6749 JSON answer. One token is cached per client
  * until `expires_in` minus a margin; concurrent callers share one in-flight token request.
  */

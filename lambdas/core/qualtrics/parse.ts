@@ -1,7 +1,7 @@
 /**
- * Tolerant parsing of Qualtrics responses. Several shapes are unconfirmed (qualtrics-api.md §4, §5,
- * §11), so each reader accepts every spelling seen in public sources and fails with a clear
- * `Qualtrics.UnexpectedResponse` naming the endpoint and the field otherwise.
+ * Tolerant parsing of Qualtrics responses. Several shapes are unconfirmed
+ * (docs/qualtrics-api.md#open-questions), so each reader accepts every spelling seen in public sources and
+ * fails with a clear `Qualtrics.UnexpectedResponse` naming the endpoint and the field otherwise.
  *
  * Error messages name fields only, never values: response bodies may hold personal data.
  */
@@ -57,7 +57,10 @@ export function metaErrorCode(body: unknown): string | undefined {
   return safeToken(body.meta.error.errorCode);
 }
 
-/** `meta.error.retryAfter` (seconds) of an error envelope, as one CLI expects it (qualtrics-api.md §6, [U]). */
+/**
+ * `meta.error.retryAfter` (seconds) of an error envelope, as one client expects it (unconfirmed:
+ * docs/qualtrics-api.md#rate-limits).
+ */
 export function metaRetryAfterSeconds(body: unknown): number | undefined {
   if (!isObject(body) || !isObject(body.meta) || !isObject(body.meta.error)) return undefined;
   const n = toNumber(body.meta.error.retryAfter);
@@ -131,7 +134,7 @@ function optionalId(obj: JsonObject, keys: readonly string[]): string | undefine
   return undefined;
 }
 
-// Status words seen or proposed for Qualtrics' async jobs (qualtrics-api.md §4, §5), compared
+// Status words seen or proposed for Qualtrics' async jobs (docs/qualtrics-api.md#job-statuses), compared
 // case-insensitively with `_`, `-` and spaces removed.
 const STATUS_WORDS: Record<string, JobStatus> = {
   inprogress: 'inProgress',
@@ -188,7 +191,10 @@ function optionalString(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Dates arrive as ISO strings or epoch milliseconds (qualtrics-api.md §3c); keep ISO strings. */
+/**
+ * Dates arrive as ISO strings or epoch milliseconds (docs/qualtrics-api.md#directories-and-contacts);
+ * keep ISO strings.
+ */
 function toIsoDate(v: unknown): string | undefined {
   if (typeof v === 'string' && v !== '') return v;
   if (typeof v === 'number' && Number.isFinite(v)) return new Date(v).toISOString();
@@ -226,7 +232,10 @@ export function parseDirectory(ctx: ResponseContext, element: JsonObject, index:
   return out;
 }
 
-/** Search elements carry `id` (qualtrics-api.md §3b); `contactId` is accepted too. */
+/**
+ * Search elements carry `id`; `contactId` is accepted too
+ * (docs/qualtrics-api.md#directories-and-contacts).
+ */
 export function parseContactSummary(
   ctx: ResponseContext,
   element: JsonObject,
@@ -277,7 +286,7 @@ function fileIdsOf(ctx: ResponseContext, result: JsonObject): string[] {
   return [...new Set(ids)];
 }
 
-/** Erasure create/get/list all call the id `requestId`, `requestid` or `id` (qualtrics-api.md §5). */
+/** Erasure create/get/list call the id `requestId`, `requestid` or `id` (docs/qualtrics-api.md#erasures). */
 export const ERASURE_ID_KEYS = ['requestId', 'requestid', 'id'] as const;
 
 export function parseErasureRequest(

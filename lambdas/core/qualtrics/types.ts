@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { EndpointName } from './endpoints';
 
-/** Normalized job status (qualtrics-api.md §4/§5: the raw vocabulary is unconfirmed). */
+/** Normalized job status (the raw vocabulary is unconfirmed: docs/qualtrics-api.md#job-statuses). */
 export type JobStatus = 'inProgress' | 'complete' | 'failed';
 
 export interface WhoAmI {
@@ -32,7 +32,10 @@ export interface Page<T> {
   next?: PageCursor;
 }
 
-/** A contact as returned by search (`id`, not `contactId`; qualtrics-api.md §3b). */
+/**
+ * A contact as returned by search: Qualtrics calls the id `id`, not `contactId`
+ * (docs/qualtrics-api.md#directories-and-contacts).
+ */
 export interface ContactSummary {
   contactId: string;
   /** The whole element as Qualtrics sent it. */

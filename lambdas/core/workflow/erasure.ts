@@ -183,7 +183,8 @@ export async function getErasure(
     if (byId.found) return { report: byId };
     // Qualtrics answers an error to get-by-id until the erasure ends (see LIST_CHECK_AFTER_SECONDS).
     if (!listCheckDue(env.now(), erasure, env.waitScale)) return { stillRunning: true } as const;
-    // Only the list can tell "still running" from "never heard of it" (BRIEF §6).
+    // Only the list can tell "still running" from "never heard of it"
+    // (docs/qualtrics-api.md#erasure-404-until-complete).
     const listed = await findListed(q.api, erasure.erasureRequestId);
     if (listed) rest.listedAt = isoNow(env);
     return { report: listed };
