@@ -9,10 +9,10 @@ import { appendLocalEventsTo } from './events-log';
 import { SIMULATOR_CLIENT, type Simulator, startSimulator } from './simulator';
 
 /**
- * The embedded default (BRIEF §3): DynamoDB (dynalite) and S3 (s3rver) in-process and persisted
- * under the data dir, and Qualtrics = the built-in simulator unless Qualtrics settings are present.
- * The handlers read their settings from the environment, exactly as in Lambda, so the runtime
- * only sets environment variables.
+ * The embedded default (README "Quick start", "Configuration"): DynamoDB (dynalite) and S3 (s3rver)
+ * in-process and persisted under the data dir, and Qualtrics = the built-in simulator unless
+ * Qualtrics settings are present. The handlers read their settings from the environment, exactly as
+ * in Lambda, so the runtime only sets environment variables.
  */
 
 /** Against the simulator a run takes seconds: every wait (and the simulator's clock) runs 100× faster. */

@@ -1,4 +1,4 @@
-/** Exit codes of the CLI contract (BRIEF §3). */
+/** Exit codes of the CLI contract (README "The CLI"). */
 export const ExitCode = {
   Ok: 0,
   RequestFailed: 1,

@@ -18,7 +18,7 @@ import { type EmailFileOption, emailFrom, withEmailFileOption } from './email-in
 import { CliError, ExitCode } from './exit-codes';
 
 /**
- * `qualtrics-dsr` (and `npm start --`): the CLI contract of BRIEF §3. Each command lives in
+ * `qualtrics-dsr` (and `npm start --`): the CLI contract (README "The CLI"). Each command lives in
  * ./commands; this file only parses arguments and maps failures to exit codes.
  */
 

@@ -24,7 +24,10 @@ export interface WorkflowEvent {
   type: string;
   state?: string;
   stateType?: string;
-  /** The state's input for StateEntered events, the execution's for ExecutionStarted (ids, counts and cursors only — see BRIEF §7). */
+  /**
+   * The state's input for StateEntered events, the execution's for ExecutionStarted (ids, counts and
+   * cursors only: README "How it is built").
+   */
   input?: unknown;
   /** The state's output for StateExited events, the execution's for ExecutionSucceeded. */
   output?: unknown;

@@ -32,7 +32,7 @@ import type { World } from './world';
 /** The `/API/v3` endpoint handlers: auth, limits and faults are already dealt with by the server. */
 
 export const DEFAULT_PAGE_SIZE = 100;
-/** Search cannot page past the first 10,000 matches (qualtrics-api.md §3b [C]). */
+/** Search cannot page past the first 10,000 matches (docs/qualtrics-api.md#directories-and-contacts). */
 export const SEARCH_DEPTH_LIMIT = 10_000;
 
 export interface ApiSettings {

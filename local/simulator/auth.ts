@@ -4,8 +4,8 @@ import type { ERRORS } from './shapes';
 import type { SimulatorClient } from './types';
 
 /**
- * OAuth client credentials (`POST /oauth2/token`, qualtrics-api.md §1) and bearer / X-API-TOKEN
- * checks on `/API/v3`. Token-endpoint errors are RFC 6749 bodies ([U]: Qualtrics' were not seen).
+ * OAuth client credentials (`POST /oauth2/token`, docs/qualtrics-api.md#oauth) and bearer / X-API-TOKEN
+ * checks on `/API/v3`. Token-endpoint errors are RFC 6749 bodies (our choice: Qualtrics' were not seen).
  */
 
 export interface HttpAnswer {

@@ -4,9 +4,10 @@ import type { SeedSurveyResponse } from './seed';
 /**
  * EVERY choice the simulator makes for the customer-data (CCPA/DSAR) API, in one place.
  *
- * None of it is confirmed (qualtrics-api.md §4, all [U]): no public copy of `ccpa.json` and no
- * open-source caller exists. The shapes follow the reference's proposal, modelled on Qualtrics'
- * response-export jobs. When someone reads the real API, correct this module and nothing else.
+ * None of it is confirmed (docs/qualtrics-api.md#customer-data-jobs): no public copy of `ccpa.json` and
+ * no open-source caller exists. The shapes are our choice, modelled on Qualtrics' response-export jobs
+ * (docs/qualtrics-api.md#simulator-choices). When someone reads the real API, correct this module and
+ * nothing else.
  *
  *   POST /customer-data-requests            body {"email": "<address>"}
  *     → 200 {result: {customerDataRequestId: "CDR_<15 alnum>"}}

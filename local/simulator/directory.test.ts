@@ -42,7 +42,7 @@ describe('seed', () => {
 });
 
 describe('GET /whoami', () => {
-  it('answers the §2 shape in the envelope', async () => {
+  it('answers the whoami shape in the envelope', async () => {
     const { s, bearer } = await start();
     const a = await api(s, bearer, 'GET', '/whoami');
     expect(a.status).toBe(200);
@@ -136,7 +136,7 @@ describe('POST /directories/{id}/contacts/search', () => {
     expect(Buffer.from(token1, 'base64').toString()).toBe('1');
   });
 
-  it('returns search elements in the §3b shape', async () => {
+  it("returns search elements in Qualtrics' search shape", async () => {
     const { s, bearer } = await start();
     const { directoryId } = s.contactsWithEmail(SEEDED_SUBJECT)[0]!;
     const a = await api(
@@ -230,7 +230,7 @@ describe('POST /directories/{id}/contacts/search', () => {
 });
 
 describe('GET /directories/{id}/contacts/{contactId}', () => {
-  it('answers the §3c shape', async () => {
+  it('answers the get-contact shape', async () => {
     const { s, bearer } = await start();
     const { directoryId, contactId } = s.contactsWithEmail(SEEDED_SUBJECT)[0]!;
     const a = await api(s, bearer, 'GET', `/directories/${directoryId}/contacts/${contactId}`);

@@ -1,20 +1,22 @@
 /**
- * The simulator's choices for the erasure API (`op-erase-personal-data`, qualtrics-api.md §5), in
- * one place. Tags: [C] confirmed, [K] corroborated, [S] single source, [U] our choice.
+ * The simulator's choices for the erasure API (`op-erase-personal-data`, docs/qualtrics-api.md#erasures),
+ * in one place, each with how sure it is (the words of docs/qualtrics-api.md#confidence; "our choice"
+ * where Qualtrics is silent).
  *
  *   POST /op-erase-personal-data  body {"emails": [1..500 strings], "searchOnly": boolean}
- *     → 200 {result: {requestId: "OP-<uuid>", user, created}}             [C] shape, [S] id format
- *     bad body → 400 errorCode QVAL_1                                      [U]
+ *     → 200 {result: {requestId: "OP-<uuid>", user, created}}   shape documented, id format single source
+ *     bad body → 400 errorCode QVAL_1                            our choice
  *   GET /op-erase-personal-data/{id}
- *     → 404 envelope (errorCode RESOURCE_NOT_FOUND) until Completed or Failed   [S] "error until done", [U] 404
+ *     → 404 envelope (errorCode RESOURCE_NOT_FOUND) until Completed or Failed: "an error until done"
+ *       single source, 404 our choice (docs/qualtrics-api.md#erasure-404-until-complete)
  *     → 200 {result: <record>} once Completed or Failed
- *   GET /op-erase-personal-data → {result: {elements: [<record>...], nextPage}}  oldest first [U]
- *   record: lowercase `requestid` [K], status Pending → InProgress → Completed | Failed
- *     (only Completed is [S]; the rest [U]); emailsNotFound is [] until the request ends.
+ *   GET /op-erase-personal-data → {result: {elements: [<record>...], nextPage}}   oldest first: our choice
+ *   record: lowercase `requestid` (corroborated), status Pending → InProgress → Completed | Failed
+ *     (only Completed is single source; the rest our choice); emailsNotFound is [] until the request ends.
  */
 
 export const ERASURE_ID_PREFIX = 'OP-';
-export const MAX_ERASURE_EMAILS = 500; // the UI's bulk limit [C]; the API's is [U]
+export const MAX_ERASURE_EMAILS = 500; // the UI's bulk limit (documented); the API's is unconfirmed
 
 export const ERASURE_STATUS = {
   pending: 'Pending',
@@ -62,7 +64,7 @@ export interface ErasureRecordView {
 }
 
 /**
- * Qualtrics stamps erasures in whole seconds [K]. A simulator whose clock runs `timeScale` times
+ * Qualtrics stamps erasures in whole seconds (corroborated). A simulator whose clock runs `timeScale` times
  * real time keeps milliseconds instead (`subSecond`), so its stamps stay as precise, relative to
  * its compressed durations, as whole seconds are to real ones.
  */
@@ -79,7 +81,7 @@ export function createErasureResult(r: ErasureRecordView, o: StampOptions = {}):
   return { requestId: r.id, user: r.user, created: iso(r.created, o) };
 }
 
-/** GET-by-id and list element (§5b). */
+/** GET-by-id and list element (docs/qualtrics-api.md#erasures). */
 export function erasureResult(r: ErasureRecordView, o: StampOptions = {}): Record<string, unknown> {
   return {
     requestid: r.id,

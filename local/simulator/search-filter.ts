@@ -1,9 +1,10 @@
 import type { SeedContact } from './seed';
 
 /**
- * The contact-search filter language (qualtrics-api.md §3b): a single `eq` condition [C], or
- * `{conjunction: "and"|"or", filters: [...]}` [K] (nesting allowed, [U]). Matching is
- * case-insensitive for email, firstName and lastName and exact for phone and extRef [U].
+ * The contact-search filter language (docs/qualtrics-api.md#directories-and-contacts): a single `eq`
+ * condition (documented), or `{conjunction: "and"|"or", filters: [...]}` ("and" single source; "or"
+ * and nesting our choice). Matching is case-insensitive for email, firstName and lastName and exact
+ * for phone and extRef (our choice).
  */
 
 export const FILTER_TYPES = ['email', 'firstName', 'lastName', 'phone', 'extRef'] as const;

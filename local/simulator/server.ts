@@ -280,7 +280,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     };
 
     if (method === 'POST' && bodyless(req)) {
-      // HTTP-layer rejection, as probed live: not a v3 envelope ([C] status, [U] body).
+      // HTTP-layer rejection, as probed live: not a v3 envelope (status observed, body our choice;
+      // docs/qualtrics-api.md#errors).
       reply({ status: 411, body: 'Length Required', headers: { 'Content-Type': 'text/plain' } });
       return;
     }

@@ -2,15 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { SeedContact, SeedDirectory, SeedUser } from './seed';
 
 /**
- * Wire shapes of the Qualtrics v3 API as the simulator serves them (qualtrics-api.md §0–§3, §7).
- * Tags follow the reference: [C] confirmed, [K] corroborated, [S] single source, [U] our choice.
+ * Wire shapes of the Qualtrics v3 API as the simulator serves them: the envelope, directories and
+ * contacts, pagination and errors of docs/qualtrics-api.md. How sure each is, in the words of
+ * docs/qualtrics-api.md#confidence (documented, observed, corroborated, single source, unconfirmed),
+ * and "our choice" where Qualtrics is silent and the simulator picks.
  * The unconfirmed customer-data API lives in customer-data-shapes.ts, erasures in erasure-shapes.ts.
  *
- * Pagination (our choice, [U] where the token sits): every paged list answers
- * `result.nextPage` = an absolute URL carrying `skipToken=<base64 of the decimal offset>` (the
- * official search example's `NQ==` = 5) and the request's `pageSize`; `nextPage` is `null` on the
- * last page, never an empty trailing page. There is no separate `result.skipToken`; clients that
- * want the token read it from the URL's query.
+ * Pagination (our choice; where the token sits is unconfirmed, docs/qualtrics-api.md#pagination):
+ * every paged list answers `result.nextPage` = an absolute URL carrying `skipToken=<base64 of the
+ * decimal offset>` (the official search example's `NQ==` = 5) and the request's `pageSize`;
+ * `nextPage` is `null` on the last page, never an empty trailing page. There is no separate
+ * `result.skipToken`; clients that want the token read it from the URL's query.
  */
 
 const REASONS: Record<number, string> = {
@@ -28,7 +30,7 @@ const REASONS: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/** `"200 - OK"` [C]. */
+/** `"200 - OK"` (observed: docs/qualtrics-api.md#envelope). */
 export function httpStatusText(status: number): string {
   return `${status} - ${REASONS[status] ?? 'Unknown'}`;
 }
@@ -52,35 +54,48 @@ export function errorEnvelope(
   };
 }
 
-/** Unknown route, exactly as probed live: no errorCode, no requestId [C]. */
+/** Unknown route, exactly as probed live: no errorCode, no requestId (observed). */
 export const UNKNOWN_ROUTE_BODY = {
   meta: { httpStatus: '404 - Not Found', error: { errorMessage: 'The requested resource does not exist.' } },
 };
 
-/** Error codes and messages. Codes tagged [U] are our choices, not observed from Qualtrics. */
+/**
+ * Error codes and messages (docs/qualtrics-api.md#errors). Those marked "our choice" were never
+ * observed from Qualtrics.
+ */
 export const ERRORS = {
-  noAuth: { status: 400, code: 'ATP_2', message: 'Expected authorization in headers, but none provided.' }, // [C]
-  unknownToken: { status: 401, code: 'DCD_7', message: 'Unrecognized X-API-TOKEN.' }, // [C]
-  expiredToken: { status: 401, code: 'AUTH_6.0', message: 'Access token expired or revoked.' }, // [S] code, [U] message
+  // Observed.
+  noAuth: { status: 400, code: 'ATP_2', message: 'Expected authorization in headers, but none provided.' },
+  // Observed.
+  unknownToken: { status: 401, code: 'DCD_7', message: 'Unrecognized X-API-TOKEN.' },
+  // Code single source, message our choice.
+  expiredToken: { status: 401, code: 'AUTH_6.0', message: 'Access token expired or revoked.' },
   missingScope: {
-    // [U]: the code for a missing OAuth scope was never observed; AuthZ_2.0 is the permission code [S].
+    // Our choice: the code for a missing OAuth scope was never observed; AuthZ_2.0 is the permission
+    // code (single source).
     status: 403,
     code: 'AuthZ_2.0',
     message: 'This user does not have access to this API endpoint.',
   },
-  validation: { status: 400, code: 'QVAL_1', message: 'Invalid request.' }, // [U] code (QVAL_* [S])
+  // Code our choice (QVAL_* single source).
+  validation: { status: 400, code: 'QVAL_1', message: 'Invalid request.' },
+  // Status documented, body our choice.
   searchTooDeep: {
     status: 400,
     code: 'QVAL_1',
     message: 'Cannot page past the first 10000 contacts; use a contact export.',
-  }, // [C] status, [U] body
-  notFound: { status: 404, code: 'RESOURCE_NOT_FOUND', message: 'The requested resource was not found.' }, // [U]
-  rateLimited: { status: 429, code: 'RATE_LIMIT', message: 'Too many requests' }, // [U]
-  tooLarge: { status: 413, code: 'QVAL_2', message: 'Request body too large.' }, // [U]
-  fault: { code: 'SIM_FAULT', message: 'Simulated server error.' }, // simulator-only
+  },
+  // Our choice.
+  notFound: { status: 404, code: 'RESOURCE_NOT_FOUND', message: 'The requested resource was not found.' },
+  // Our choice.
+  rateLimited: { status: 429, code: 'RATE_LIMIT', message: 'Too many requests' },
+  // Our choice.
+  tooLarge: { status: 413, code: 'QVAL_2', message: 'Request body too large.' },
+  // Simulator-only.
+  fault: { code: 'SIM_FAULT', message: 'Simulated server error.' },
 } as const;
 
-/** `GET /whoami` result [C]. */
+/** `GET /whoami` result (documented and observed: docs/qualtrics-api.md#connection-check). */
 export function whoamiResult(user: SeedUser): Record<string, unknown> {
   return {
     brandId: user.brandId,
@@ -94,7 +109,10 @@ export function whoamiResult(user: SeedUser): Record<string, unknown> {
   };
 }
 
-/** `GET /directories` element [K]. `contactCount` is always sent ([S] says only with includeCount). */
+/**
+ * `GET /directories` element (corroborated: docs/qualtrics-api.md#directories-and-contacts).
+ * `contactCount` is always sent (a single source says only with includeCount).
+ */
 export function directoryElement(d: SeedDirectory): Record<string, unknown> {
   return {
     directoryId: d.directoryId,
@@ -131,8 +149,9 @@ function statsOf(c: SeedContact, lastResponseDate: string | number | null): Reco
 }
 
 /**
- * Search element (§3b [K]): `id`, `phoneNumber`, `externalDataReference`, `unsubscribed`, ISO dates.
- * `embeddedData` only with `includeEmbedded` (its default is [U]; we default to true).
+ * Search element (corroborated: docs/qualtrics-api.md#directories-and-contacts): `id`, `phoneNumber`,
+ * `externalDataReference`, `unsubscribed`, ISO dates. `embeddedData` only with `includeEmbedded` (its
+ * default is unconfirmed; we default to true).
  */
 export function searchElement(c: SeedContact, includeEmbedded: boolean): Record<string, unknown> {
   return {
@@ -153,7 +172,10 @@ export function searchElement(c: SeedContact, includeEmbedded: boolean): Record<
   };
 }
 
-/** Get-contact result (§3c [K]): `contactId`, `phone`, `extRef`; dates as epoch ms (our [U] pick). */
+/**
+ * Get-contact result (corroborated: docs/qualtrics-api.md#directories-and-contacts): `contactId`,
+ * `phone`, `extRef`; dates as epoch ms (our choice).
+ */
 export function contactResult(c: SeedContact): Record<string, unknown> {
   const at = c.email.lastIndexOf('@');
   const membership: Record<string, unknown> = {};
