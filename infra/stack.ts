@@ -24,9 +24,10 @@ export const SECRET_PLACEHOLDER_CLIENT_ID = SECRET_PLACEHOLDERS.clientId;
 export const SECRET_PLACEHOLDER_DATACENTER = SECRET_PLACEHOLDERS.datacenter;
 
 /**
- * qualtrics-dsr in one stack (BRIEF §2): storage, the Qualtrics secret, one function per catalog
- * handler, the access and deletion workflows, the REST API, EventBridge intake and schedule, alarms.
- * Construct ids are a contract (they become logical ids): renaming one replaces the resource.
+ * qualtrics-dsr in one stack (docs/deploy.md#what-gets-deployed): storage, the Qualtrics secret,
+ * one function per catalog handler, the access and deletion workflows, the REST API, EventBridge
+ * intake and schedule, alarms. Construct ids are a contract (they become logical ids): renaming one
+ * replaces the resource.
  */
 export class QualtricsDsrStack extends Stack {
   readonly storage: Storage;

@@ -7,7 +7,10 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type DsrEventType, EVENT_SOURCE } from '../../lambdas/core/events';
 
-/** detail-type that starts a request (BRIEF §4); the connector emits Completed/Failed with `source` EVENT_SOURCE. */
+/**
+ * detail-type that starts a request (README "Events"); the connector emits Completed/Failed with
+ * `source` EVENT_SOURCE.
+ */
 export const SUBMITTED_DETAIL_TYPE = 'Privacy Request Submitted';
 export const EMITTED_DETAIL_TYPES = [
   'Privacy Request Completed',

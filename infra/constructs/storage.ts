@@ -10,7 +10,7 @@ export interface StorageProps {
   readonly retentionDays: number;
 }
 
-/** Prefixes of the export bucket (BRIEF §5): the bundles, and the deletion evidence. */
+/** Prefixes of the export bucket (README "The export bundle"): the bundles, and the deletion evidence. */
 export const EXPORTS_PREFIX = 'exports/';
 export const EVIDENCE_PREFIX = 'evidence/';
 /** Server access logs are kept for a year: they hold object keys (ids) and caller IPs, no contents. */

@@ -10,10 +10,11 @@ vi.hoisted(() => {
 });
 
 /**
- * Hostile and malformed input against the HTTP API (issue 7): every case gets a 4xx with a JSON
+ * Hostile and malformed input against the HTTP API
+ * (docs/threat-model.md#bad-input-a7-a5-across-b1-b2-b3): every case gets a 4xx with a JSON
  * `{"error":{"code","message"}}` that names the problem without quoting the input, nothing is
- * recorded (the requests table keeps its item count), no workflow starts (the starter spy), and
- * the server stays healthy.
+ * recorded (the requests table keeps its item count), no workflow starts (the starter spy), and the
+ * server stays healthy.
  */
 
 let w: ApiWorld;

@@ -6,7 +6,10 @@ import { workflowDeps } from '../../lambdas/core/workflow/deps';
 import { SEEDED_SUBJECT, SIMULATOR_CLIENT } from '../../local/simulator';
 import { type ApiWorld, isTerminal, pollStatus, startApiWorld } from './harness';
 
-/** The HTTP API of BRIEF §4 over real HTTP: the local server, the api handler, the engine, the simulator. */
+/**
+ * The HTTP API (README "HTTP API") over real HTTP: the local server, the api handler, the engine, the
+ * simulator.
+ */
 
 let w: ApiWorld;
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import { CANARY_CLIENT, CANARY_EMAIL, CANARY_SECRET, canarySeed } from '../suppo
 import { BIN, cleanEnv, leakForms, runCli } from './run-cli';
 
 /**
- * The CLI contract of BRIEF §3, exercised as a user runs it (a child process per command):
+ * The CLI contract (README "The CLI"), exercised as a user runs it (a child process per command):
  * JSON summaries, the bundle on disk, exit codes, and no raw email on stdout or stderr.
  */
 

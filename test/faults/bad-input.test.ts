@@ -30,11 +30,12 @@ vi.hoisted(() => {
 });
 
 /**
- * Bad input across every way in (issue 7): the one table of hostile values (`hostile-inputs.ts`)
- * through the HTTP API, EventBridge intake events and the CLI. Every case is refused — a 4xx with a
- * JSON error, a dropped event with its code, or exit 2 with a one-line reason — without echoing the
- * input; nothing is recorded, no workflow starts, and the server stays healthy. Complements
- * test/api/hostile-inputs.test.ts (the HTTP layer itself: methods, media types, raw requests).
+ * Bad input across every way in (docs/threat-model.md#bad-input-a7-a5-across-b1-b2-b3): the one
+ * table of hostile values (`hostile-inputs.ts`) through the HTTP API, EventBridge intake events and
+ * the CLI. Every case is refused — a 4xx with a JSON error, a dropped event with its code, or
+ * exit 2 with a one-line reason — without echoing the input; nothing is recorded, no workflow
+ * starts, and the server stays healthy. Complements test/api/hostile-inputs.test.ts (the HTTP
+ * layer itself: methods, media types, raw requests).
  */
 
 interface Outcome {

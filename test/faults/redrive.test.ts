@@ -15,11 +15,12 @@ vi.hoisted(() => {
 });
 
 /**
- * Redrive (issue 7): a request FAILED because Qualtrics kept failing beyond the Retry budget is
- * resumed once the fault clears — through `POST /requests/{id}/retry` and `qualtrics-dsr retry` —
- * and ends COMPLETED, reusing the Qualtrics job or erasure it had created: the simulator saw
- * exactly one. (The fault matrix redrives every FAILED request of its cases the same way, after
- * DynamoDB and S3 outages too.) Canary subjects and the canary client secret throughout.
+ * Redrive (docs/threat-model.md#done-twice-done-wrong-or-never-done-a3-a4-a5-across-b4-b5): a
+ * request FAILED because Qualtrics kept failing beyond the Retry budget is resumed once the fault
+ * clears — through `POST /requests/{id}/retry` and `qualtrics-dsr retry` — and ends COMPLETED,
+ * reusing the Qualtrics job or erasure it had created: the simulator saw exactly one. (The fault
+ * matrix redrives every FAILED request of its cases the same way, after DynamoDB and S3 outages
+ * too.) Canary subjects and the canary client secret throughout.
  */
 
 /** The CLI's waits and the simulator's clock run 500× faster (as the API world's and the workflow tests'). */

@@ -10,10 +10,11 @@ import {
 } from '../../local/simulator';
 
 /**
- * Leak canaries (issue 7, BRIEF §7): a canary subject email and a canary OAuth client secret that
- * end-to-end tests run with, and a scanner that looks for them — and for any other value a test
- * asks it to watch — in every log line, execution event, emitted event, error message, CLI output
- * and metric line it is shown. A canary may appear only in the request record and the bundle.
+ * Leak canaries (docs/threat-model.md#leaks-a1-a2-across-b6): a canary subject email and a canary
+ * OAuth client secret that end-to-end tests run with, and a scanner that looks for them — and for
+ * any other value a test asks it to watch — in every log line, execution event, emitted event,
+ * error message, CLI output and metric line it is shown. A canary may appear only in the request
+ * record and the bundle.
  *
  * Every form counts: raw, lower and upper case (the search is case-insensitive), URL-encoded, and
  * for the secret the Base64 of the HTTP Basic credentials it travels in. Every canary carries

@@ -1,9 +1,9 @@
 /**
- * A small scripted Qualtrics for contract tests: it follows the reference (qualtrics-api.md) for
- * the parts every endpoint shares — OAuth client credentials, bearer auth, the v3 envelope and
- * error bodies, 411 on bodyless POSTs — and lets each test script the answer of each endpoint and
- * inspect every request it received. It is deliberately not the simulator (local/simulator/):
- * tests against it prove the client works with any server that follows the reference.
+ * A small scripted Qualtrics for contract tests: it follows docs/qualtrics-api.md for the parts
+ * every endpoint shares — OAuth client credentials, bearer auth, the v3 envelope and error bodies,
+ * 411 on bodyless POSTs — and lets each test script the answer of each endpoint and inspect every
+ * request it received. It is deliberately not the simulator (local/simulator/): tests against it
+ * prove the client works with any server that follows that document.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, STATUS_CODES } from 'node:http';
@@ -122,7 +122,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
       return (handlers.get('token') ?? builtInToken)(req, server);
     }
     if (!req.endpoint) {
-      // Unknown route: the live answer has no errorCode (qualtrics-api.md §7).
+      // Unknown route: the live answer has no errorCode (docs/qualtrics-api.md#errors).
       return { status: 404, error: { errorMessage: 'The requested resource does not exist.' } };
     }
     if (req.method === 'POST' && req.body === '') return { status: 411, bytes: 'Length Required' };
@@ -239,9 +239,9 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
 export type CursorStyle = 'nextPage' | 'skipToken' | 'nextPageToken';
 
 /**
- * A paginated list handler that behaves like Qualtrics (qualtrics-api.md §3b): it serves at most
- * `cap` items whatever `pageSize` asks, and returns a cursor after every FULL page, so a full
- * last page is followed by an empty one. Skip tokens are opaque base64 offsets.
+ * A paginated list handler that behaves like Qualtrics (docs/qualtrics-api.md#pagination): it
+ * serves at most `cap` items whatever `pageSize` asks, and returns a cursor after every FULL page,
+ * so a full last page is followed by an empty one. Skip tokens are opaque base64 offsets.
  */
 export function paginated(items: unknown[], opts: { cap: number; style: CursorStyle }): Handler {
   return (req, server) => {

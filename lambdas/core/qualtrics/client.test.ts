@@ -1,5 +1,5 @@
 /**
- * Contract tests: the client against a scripted server that follows the reference
+ * Contract tests: the client against a scripted server that follows docs/qualtrics-api.md
  * (test/support/reference-server.ts), over real HTTP on 127.0.0.1.
  */
 import { createHash, randomBytes } from 'node:crypto';
