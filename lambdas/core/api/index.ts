@@ -24,17 +24,7 @@ export {
   submitBatch,
 } from './bulk';
 export { ApiError, inputErrorCode, isInputError, type MappedError, toErrorResponse } from './errors';
-export {
-  type ApiErrorBody,
-  type ApiRequest,
-  type ApiResponse,
-  csvResponse,
-  headerValue,
-  jsonResponse,
-  MAX_BATCH_BODY_BYTES,
-  MAX_BODY_BYTES,
-  type QueryParameters,
-} from './http';
+export * from './http';
 export {
   LIST_PARAMETERS,
   parseListQuery,

@@ -36,17 +36,12 @@ export interface LedgerInput {
   source: RequestSource;
 }
 
+/** The ledger fields a submission sets, with the due date they give. */
+type SubmittedLedgerField = 'jurisdiction' | 'receivedAt' | 'channel' | 'source' | 'dueAt';
+
 export type NewLedgerAttributes = Pick<
   RequestRecord,
-  | 'jurisdiction'
-  | 'receivedAt'
-  | 'channel'
-  | 'source'
-  | 'dueAt'
-  | 'effectiveDueAt'
-  | 'ledgerPartition'
-  | 'receivedAtKey'
-  | 'subjectKey'
+  SubmittedLedgerField | 'effectiveDueAt' | 'ledgerPartition' | 'receivedAtKey' | 'subjectKey'
 >;
 
 export function newLedgerAttributes(
@@ -79,16 +74,7 @@ export type Ledger = Pick<
 export type StoredLedger = Partial<
   Pick<
     RequestRecord,
-    | 'jurisdiction'
-    | 'receivedAt'
-    | 'channel'
-    | 'source'
-    | 'dueAt'
-    | 'extendedDueAt'
-    | 'respondedAt'
-    | 'outcome'
-    | 'finishedAt'
-    | 'dryRun'
+    SubmittedLedgerField | 'extendedDueAt' | 'respondedAt' | 'outcome' | 'finishedAt' | 'dryRun'
   >
 > &
   Pick<RequestRecord, 'createdAt' | 'status'> & { type: RequestType };

@@ -1,0 +1,47 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * What a merge or a copy-paste can leave in the tree unseen by the compiler: conflict markers in
+ * prose, and citations of documents that are not in the repo (code and comments cite the README
+ * and docs/ only, so a reader of the repo can follow every one).
+ */
+
+const root = join(__dirname, '..', '..');
+const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' })
+  .split('\0')
+  .filter((f) => f !== '' && !/\.(png|jpe?g|gif|ico|zip|gz)$/.test(f) && f !== 'package-lock.json');
+const read = (file: string) => readFileSync(join(root, file), 'utf8');
+
+/** The lines git writes around a conflict (built here so this file holds none of them). */
+const CONFLICT_MARKER = new RegExp(`^(${'<'.repeat(7)}|${'>'.repeat(7)})( |$)`, 'm');
+const OUTSIDE_CITATION = /\bBRIEF\b|shared\/reference|qualtrics-api\.md ?§|\b[Ii]ssue ?#?\d+\b/;
+const SOURCE_DIRS = ['lambdas/', 'local/', 'infra/', 'bench/', 'statemachines/', 'schemas/'];
+
+describe('the tracked files', () => {
+  it('hold no conflict marker', () => {
+    expect(tracked.length).toBeGreaterThan(100);
+    expect(tracked.filter((f) => CONFLICT_MARKER.test(read(f)))).toEqual([]);
+  });
+
+  it('cite no document outside the repo in the source', () => {
+    const sources = tracked.filter((f) => SOURCE_DIRS.some((d) => f.startsWith(d)));
+    expect(sources.length).toBeGreaterThan(50);
+    const citing = sources.flatMap((f) =>
+      read(f)
+        .split('\n')
+        .flatMap((line, i) => (OUTSIDE_CITATION.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : [])),
+    );
+    expect(citing).toEqual([]);
+  });
+
+  it('would see a conflict marker and an outside citation', () => {
+    expect(CONFLICT_MARKER.test(`text\n${'<'.repeat(7)} HEAD\nmore`)).toBe(true);
+    expect(CONFLICT_MARKER.test('a setext heading\n=======\n')).toBe(false);
+    expect(OUTSIDE_CITATION.test('// see BRIEF §4')).toBe(true);
+    expect(OUTSIDE_CITATION.test('// fixed in issue 7')).toBe(true);
+    expect(OUTSIDE_CITATION.test('// README "The sweep"')).toBe(false);
+  });
+});
