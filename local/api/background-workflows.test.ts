@@ -57,4 +57,23 @@ describe('background workflows', () => {
     await expect(w.start('access', 'c')).rejects.toThrow(/stopping/);
     expect(w.running()).toEqual([]);
   });
+
+  it('runs hundreds of executions on one stop signal without a listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const engine = fakeEngine();
+      const w = createBackgroundWorkflows({ waitScale: 1, run: engine.run, maxRunning: 300 });
+      const ids = Array.from({ length: 300 }, (_, i) => `r${i}`);
+      for (const id of ids) await w.start('access', id);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(engine.seen.most).toBe(300);
+      await w.shutdown({ graceMs: 0, stepGraceMs: 1_000 });
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { isTerminalStatus, RecordUnreadableError, type RequestType } from '../../lambdas/core/request-store';
 import { workflowDeps } from '../../lambdas/core/workflow/deps';
@@ -85,6 +86,8 @@ export function createBackgroundWorkflows(options: BackgroundWorkflowsOptions): 
   const observers = new Map<string, Set<(event: WorkflowEvent) => void>>();
   const everyRequest = new Set<(requestId: string, event: WorkflowEvent) => void>();
   const stop = new AbortController();
+  // Every running execution listens on this one signal: hundreds are expected, not a leak.
+  setMaxListeners(0, stop.signal);
   let stopping = false;
   const turns = new PQueue({ concurrency: options.maxRunning ?? MAX_RUNNING_EXECUTIONS });
 
