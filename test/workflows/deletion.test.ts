@@ -118,6 +118,9 @@ describe('deletion workflow', () => {
       verification: { contactsRemaining: 3 },
     });
     expect((await evidenceOf(requestId)).searchOnly).toBe(true);
+    // What a person reads (the timeline, on the operator page and in `status`) says nothing was erased.
+    const verified = (await w.record(requestId)).timeline.find((t) => t.step === 'EVIDENCE_WRITTEN');
+    expect(verified?.detail).toBe('3 contact(s) would be erased (dry run: nothing was erased)');
   });
 
   it('records emailsNotFound in the evidence, masked and hashed, only when Qualtrics does not know the subject', async () => {

@@ -115,7 +115,7 @@ export async function writeEvidence(
   await env.store.appendTimeline(
     requestId,
     'EVIDENCE_WRITTEN',
-    contactsRemaining === undefined ? 'verification skipped' : `${contactsRemaining} contact(s) remaining`,
+    verificationNote(erasure.dryRun, contactsRemaining),
   );
   env.log.info('evidence written', { contactsRemaining, subjectFound });
   return {
@@ -127,4 +127,12 @@ export async function writeEvidence(
     },
     verification: contactsRemaining === undefined ? { skipped: true } : { contactsRemaining },
   };
+}
+
+/** The timeline's word on the verification: a dry run erased nothing, so what it found would be erased. */
+export function verificationNote(dryRun: boolean, contactsRemaining: number | undefined): string {
+  if (contactsRemaining === undefined) return 'verification skipped';
+  return dryRun
+    ? `${contactsRemaining} contact(s) would be erased (dry run: nothing was erased)`
+    : `${contactsRemaining} contact(s) remaining`;
 }
