@@ -8,14 +8,15 @@ export const PRICES = {
   region: 'us-east-1',
   stepFunctionsStandardPerTransition: 0.025 / 1000,
   lambdaPerRequest: 0.2 / 1_000_000,
-  lambdaPerGbSecond: 0.0000166667,
+  // The stack's functions run on arm64 (infra/constructs/functions.ts).
+  lambdaPerGbSecond: 0.0000133334,
   dynamoDbPerWriteRequestUnit: 0.625 / 1_000_000,
   dynamoDbPerReadRequestUnit: 0.125 / 1_000_000,
   s3PerPutCopyPostListRequest: 0.005 / 1000,
   s3PerGetRequest: 0.0004 / 1000,
   sources: [
     'https://aws.amazon.com/step-functions/pricing/ (Standard: $0.025 per 1,000 state transitions)',
-    'https://aws.amazon.com/lambda/pricing/ ($0.20 per 1M requests, $0.0000166667 per GB-second, x86)',
+    'https://aws.amazon.com/lambda/pricing/ ($0.20 per 1M requests, $0.0000133334 per GB-second, Arm)',
     'https://aws.amazon.com/dynamodb/pricing/on-demand/ ($0.625 per million write request units, $0.125 per million read request units)',
     'https://aws.amazon.com/s3/pricing/ (Standard: $0.005 per 1,000 PUT/COPY/POST/LIST, $0.0004 per 1,000 GET)',
   ],

@@ -229,7 +229,7 @@ ${verdict(results, misses, u)}
   one bucket, over its limit. ${windowNote(results, u)}
 - **cost** per 1,000 requests, Qualtrics excluded, from what each request used and public
   us-east-1 prices: Step Functions Standard $0.025 per 1,000 state transitions, Lambda $0.20 per
-  million requests plus $0.0000166667 per GB-second at the catalog memory (the measured handler time
+  million requests plus $${PRICES.lambdaPerGbSecond} per GB-second (Arm, as deployed) at the catalog memory (the measured handler time
   plus ${PRICES.assumedQualtricsLatencyMs} ms per Qualtrics call for a real tenant's latency), DynamoDB on-demand $0.625 per
   million write and $0.125 per million read request units, S3 $0.005 per 1,000 PUT/COPY/LIST and
   $0.0004 per 1,000 GET.

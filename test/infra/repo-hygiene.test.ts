@@ -37,6 +37,14 @@ describe('the tracked files', () => {
     expect(citing).toEqual([]);
   });
 
+  it('keep the laptop runtime out of what is deployed: nothing under infra/ or lambdas/ imports local/', () => {
+    const deployed = tracked.filter(
+      (f) => /^(infra|lambdas)\//.test(f) && f.endsWith('.ts') && !f.endsWith('.test.ts'),
+    );
+    expect(deployed.length).toBeGreaterThan(50);
+    expect(deployed.filter((f) => /from '(\.\.\/)+local\//.test(read(f)))).toEqual([]);
+  });
+
   it('would see a conflict marker and an outside citation', () => {
     expect(CONFLICT_MARKER.test(`text\n${'<'.repeat(7)} HEAD\nmore`)).toBe(true);
     expect(CONFLICT_MARKER.test('a setext heading\n=======\n')).toBe(false);
