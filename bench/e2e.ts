@@ -23,9 +23,10 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PRICES } from './e2e/cost';
-import { consoleReport, plotOf, readmeSection, spliceReadmeSection } from './e2e/report';
+import { consoleReport, plotOf, README_HEADING, readmeSection } from './e2e/report';
 import type { BatchResult, E2eResults, RunSettings } from './e2e/result';
 import { type BatchSettings, runBatch, SETTINGS } from './e2e/run';
+import { spliceReadmeSection } from './lib/readme';
 import { round } from './lib/stats';
 import { type LineChart, stackCharts } from './lib/svg-plot';
 
@@ -90,7 +91,7 @@ async function writeReadme(out: string, results: E2eResults, intoReadme: boolean
     process.stderr.write('bench:e2e: README.md left as it is (not a full run into bench/results)\n');
     return;
   }
-  await writeFile(README, spliceReadmeSection(await readFile(README, 'utf8'), section));
+  await writeFile(README, spliceReadmeSection(await readFile(README, 'utf8'), README_HEADING, section));
   process.stderr.write('bench:e2e: README.md Performance section regenerated\n');
 }
 

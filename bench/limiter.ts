@@ -3,7 +3,7 @@
  * would pick instead (rate-limiter-flexible's RateLimiterDynamo) and the naive way (call, and on
  * 429 back off exponentially with full jitter), all driving the Qualtrics simulator with its rate
  * limits enforced and time compressed. Writes bench/results/limiter.json, limiter.svg and
- * limiter-readme-section.md, and prints a table.
+ * limiter-readme-section.md (spliced into the README's "Rate limiting" section), and prints a table.
  *
  * One endpoint with a tight limit (getCustomerDataRequest, 100/min) is driven by 1, 8 and 32
  * workers that always want to call (demand ≫ the limit) for a fixed number of limit windows.
@@ -16,7 +16,7 @@
  *   naive:  call; on 429 sleep max(Retry-After, full-jitter exponential backoff), then call again.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDB } from '@aws-sdk/client-dynamodb';
@@ -27,6 +27,7 @@ import { bucketTable, RateLimiter } from '../lambdas/core/rate-limiter/index';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/aws/dynamo';
 import { SEEDED_SUBJECT, startSimulator } from '../local/simulator/index';
 import { createLimiterTable, startDynalite, type TestDynalite } from '../test/support/dynalite';
+import { spliceReadmeSection } from './lib/readme';
 import { apiUrl, retryAfterMs, simulatorToken } from './lib/simulator-http';
 import { maxInSlidingWindow, percentile, ratePerSecond, round } from './lib/stats';
 import { type LineChart, stackCharts } from './lib/svg-plot';
@@ -50,6 +51,9 @@ const SETTINGS = {
 type Mode = (typeof SETTINGS.modes)[number];
 
 const RESULTS_DIR = join(__dirname, 'results');
+const README = join(__dirname, '..', 'README.md');
+/** The README section this benchmark writes (bench/limiter.test.ts checks it matches the results). */
+export const LIMITER_README_HEADING = '## Rate limiting';
 const TABLE_NAME = 'qdsr-rate-limiter';
 const DYNAMO_TABLE_NAME = 'rate-limiter-flexible';
 const windowMs = 60_000 * SETTINGS.timeScale;
@@ -404,7 +408,7 @@ function readmeSection(rows: Row[], header: Record<string, unknown>): string {
     burst: b.burst,
     worstCase: b.worstCasePerPeriod,
   }));
-  return `## Rate limiting
+  return `${LIMITER_README_HEADING}
 
 Every Qualtrics call of every Lambda goes through one shared limiter (\`lambdas/core/rate-limiter\`):
 the Qualtrics client asks its \`CallGate\` before each HTTP request, so no handler can reach Qualtrics
@@ -529,7 +533,12 @@ async function main(): Promise<void> {
     `${JSON.stringify({ settings: header, rows }, null, 2)}\n`,
   );
   await writeFile(join(RESULTS_DIR, 'limiter.svg'), plot(results));
-  await writeFile(join(RESULTS_DIR, 'limiter-readme-section.md'), readmeSection(rows, header));
+  const section = readmeSection(rows, header);
+  await writeFile(join(RESULTS_DIR, 'limiter-readme-section.md'), section);
+  await writeFile(
+    README,
+    spliceReadmeSection(await readFile(README, 'utf8'), LIMITER_README_HEADING, section),
+  );
 
   process.stdout.write(`${formatTable(rows as unknown as Record<string, unknown>[], COLUMNS)}\n`);
   const failures = acceptance(rows);
@@ -541,7 +550,10 @@ async function main(): Promise<void> {
   if (failures.length > 0) process.exitCode = 1;
 }
 
-main().catch((e) => {
-  process.stderr.write(`bench:limiter failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 1;
-});
+// Run as `npm run bench:limiter`; imported (by its test) for its constants only.
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`bench:limiter failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}

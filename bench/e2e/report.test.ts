@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { consoleReport, README_HEADING, readmeSection, spliceReadmeSection } from './report';
+import { spliceReadmeSection } from '../lib/readme';
+import { consoleReport, README_HEADING, readmeSection } from './report';
 import type { E2eResults } from './result';
 import { fixed2, TARGETS } from './targets';
 import { batchResult, RUN_SETTINGS, smallBatch } from './test-support';
@@ -54,7 +55,9 @@ describe('the README Performance section', () => {
     const stored = JSON.parse(readFileSync(join(root, 'bench/results/e2e.json'), 'utf8')) as E2eResults;
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     // `npm run bench:e2e -- --report-only` makes it so.
-    expect(spliceReadmeSection(readme, readmeSection(stored.batches, stored.settings))).toBe(readme);
+    expect(spliceReadmeSection(readme, README_HEADING, readmeSection(stored.batches, stored.settings))).toBe(
+      readme,
+    );
   });
 });
 
@@ -62,19 +65,21 @@ describe('spliceReadmeSection', () => {
   const readme = '# t\n\nintro\n\n## Performance\n\nold\n\n### sub\n\nold too\n\n## Development\n\nkept\n';
 
   it('replaces the section up to the next level-2 heading and keeps everything else', () => {
-    expect(spliceReadmeSection(readme, '## Performance\n\nnew\n')).toBe(
+    expect(spliceReadmeSection(readme, README_HEADING, '## Performance\n\nnew\n')).toBe(
       '# t\n\nintro\n\n## Performance\n\nnew\n\n## Development\n\nkept\n',
     );
   });
 
   it('replaces to the end when the section is the last one', () => {
-    expect(spliceReadmeSection('# t\n\n## Performance\n\nold\n', '## Performance\n\nnew\n')).toBe(
-      '# t\n\n## Performance\n\nnew\n',
-    );
+    expect(
+      spliceReadmeSection('# t\n\n## Performance\n\nold\n', README_HEADING, '## Performance\n\nnew\n'),
+    ).toBe('# t\n\n## Performance\n\nnew\n');
   });
 
   it('refuses a README without the heading', () => {
-    expect(() => spliceReadmeSection('# t\n\n## Other\n', '## Performance\n')).toThrow(/no "## Performance"/);
+    expect(() => spliceReadmeSection('# t\n\n## Other\n', README_HEADING, '## Performance\n')).toThrow(
+      /no "## Performance"/,
+    );
   });
 });
 

@@ -388,20 +388,3 @@ function whyMissed(results: readonly BatchResult[], misses: readonly Miss[], u: 
   }
   return out.length > 0 ? `\nWhy:\n\n${out.join('\n')}\n` : '';
 }
-
-/**
- * `readme` with its Performance section (from README_HEADING to the next `## ` heading, or the
- * end) replaced by `section`. Throws when the README has no such heading: nothing to regenerate.
- */
-export function spliceReadmeSection(readme: string, section: string): string {
-  const lines = readme.split('\n');
-  const start = lines.findIndex((l) => l.trimEnd() === README_HEADING);
-  if (start < 0) throw new Error(`README has no "${README_HEADING}" heading`);
-  const next = lines.findIndex((l, i) => i > start && l.startsWith('## '));
-  const before = lines
-    .slice(0, start)
-    .map((l) => `${l}\n`)
-    .join('');
-  const after = next < 0 ? '' : `\n${lines.slice(next).join('\n')}`;
-  return `${before}${section.trimEnd()}\n${after}`;
-}
