@@ -55,7 +55,13 @@ export interface DataDirOwner {
 /** The code of a 503 the owner answers, while it stops, to whatever would start a workflow. */
 export const OWNER_STOPPING = 'OWNER_STOPPING';
 
-const WORK_ROUTES: ReadonlySet<RouteName> = new Set(['createRequest', 'retryRequest', 'sweep']);
+const WORK_ROUTES: ReadonlySet<RouteName> = new Set([
+  'createRequest',
+  'submitBatch',
+  'retryRequest',
+  'retryFailed',
+  'sweep',
+]);
 
 function startsWork(req: ApiRequest): boolean {
   try {

@@ -102,6 +102,32 @@ describe('POST /requests/batch', () => {
   });
 });
 
+describe('x-qdsr-source through API Gateway', () => {
+  it('is not trusted: a batch or a submission that claims to come from the CLI is recorded with source api', async () => {
+    // startApiWorld serves the Lambda's handler, as API Gateway does; only a data dir's owner trusts the header.
+    const claim = (path: string, body: unknown, source: string) =>
+      fetch(`${w.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-qdsr-source': source },
+        body: JSON.stringify(body),
+      });
+    const batch = (await (
+      await claim(
+        '/requests/batch',
+        { requests: [{ type: 'access', email: 'claim.one@example.com' }] },
+        'import',
+      )
+    ).json()) as { results: BatchResult[] };
+    const single = (await (
+      await claim('/requests', { type: 'access', email: 'claim.two@example.com' }, 'cli')
+    ).json()) as { requestId: string };
+    for (const id of [batch.results[0]!.requestId!, single.requestId]) {
+      const { doc } = await pollStatus(w.url, id, isTerminal);
+      expect(doc.source).toBe('api');
+    }
+  });
+});
+
 describe('POST /requests/retry', () => {
   it('retries the FAILED requests the filter matches, skips a forgotten email, leaves the others', async () => {
     // FAILED requests as a stopped run leaves them (recorded, failed, no workflow running).

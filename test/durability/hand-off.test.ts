@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailSha256 } from '../../lambdas/core/privacy';
 import { type Simulator, startSimulator } from '../../local/simulator';
-import { cleanEnv } from '../cli/run-cli';
+import { cleanEnv, withDataDirStore } from '../cli/run-cli';
 import { CANARY_CLIENT, CANARY_CLIENT_ENV, canaryEmail, canarySeed } from '../support/canaries';
 import { assertNoLeaks, type Proc, spawnCli, startServe, until } from './processes';
 
@@ -20,6 +20,9 @@ const subjects = {
   served: canaryEmail('handoffa'),
   held: canaryEmail('handoffb'),
   second: canaryEmail('handoffc'),
+  importedA: canaryEmail('handoffd'),
+  importedB: canaryEmail('handoffe'),
+  failing: canaryEmail('handofff'),
 };
 let sim: Simulator;
 const procs: Proc[] = [];
@@ -59,7 +62,13 @@ function verifyBundle(dir: string, requestId: string): number {
 describe('while serve owns the data dir', () => {
   const dataDir = join(root, 'served');
   let serve: Proc & { url: string };
+  let failedId: string;
   beforeAll(async () => {
+    failedId = await withDataDirStore(dataDir, async (store) => {
+      const { record } = await store.create({ source: 'cli', type: 'deletion', email: subjects.failing });
+      await store.fail(record.requestId, { code: 'INTERRUPTED', message: 'stopped' });
+      return record.requestId;
+    });
     serve = await startServe(dataDir, env(), WAIT);
     procs.push(serve);
   });
@@ -108,6 +117,57 @@ describe('while serve owns the data dir', () => {
     // serve still owns the data dir: no command took it over.
     expect(JSON.parse(readFileSync(join(dataDir, 'owner.json'), 'utf8')).pid).toBe(serve.pid);
     expect(serve.child.exitCode).toBeNull();
+  });
+
+  it('import, retry --failed, metrics and evidence from a second process are handed to serve', async () => {
+    const csv = join(root, 'import.csv');
+    writeFileSync(csv, `type,email\naccess,${subjects.importedA}\ndeletion,${subjects.importedB}\n`);
+    const imported = run(['import', csv, '--json', '--data-dir', dataDir, ...WAIT]);
+    expect(await imported.exited, imported.stderr()).toBe(0);
+    expect(imported.stderr().split('\n')[0]).toContain(`(pid ${serve.pid}`);
+    expect(imported.stderr()).toMatch(/2\/2 row\(s\) submitted/);
+    expect(imported.stderr()).toMatch(/2\/2 request\(s\) done/);
+    const { results } = JSON.parse(imported.stdout()) as {
+      results: Array<{ line: number; requestId: string; status: string }>;
+    };
+    expect(results.map((r) => [r.line, r.status])).toEqual([
+      [2, 'COMPLETED'],
+      [3, 'COMPLETED'],
+    ]);
+    for (const r of results) {
+      const doc = (await (await fetch(`${serve.url}/requests/${r.requestId}`)).json()) as { source: string };
+      expect(doc.source).toBe('import');
+    }
+
+    // The deletion left FAILED before serve started: retry --failed, handed over, completes it.
+    const retried = run([
+      'retry',
+      '--failed',
+      '--error-code',
+      'INTERRUPTED',
+      '--json',
+      '--data-dir',
+      dataDir,
+      ...WAIT,
+    ]);
+    expect(await retried.exited, retried.stderr()).toBe(0);
+    expect(JSON.parse(retried.stdout())).toEqual({ retried: [failedId], skipped: [] });
+    expect(retried.stderr()).toMatch(/1\/1 retried request\(s\) done/);
+    const after = (await (await fetch(`${serve.url}/requests/${failedId}`)).json()) as {
+      status: string;
+    };
+    expect(after.status).toBe('COMPLETED');
+    expect(sim.counters().bySubject[emailSha256(subjects.failing)]?.erasureCreates).toBe(1);
+
+    const year = String(new Date().getUTCFullYear());
+    const metrics = run(['metrics', '--year', year, '--json', '--data-dir', dataDir]);
+    const evidence = run(['evidence', failedId, '--data-dir', dataDir]);
+    expect([await metrics.exited, await evidence.exited]).toEqual([0, 0]);
+    expect(JSON.parse(metrics.stdout())).toEqual(
+      await (await fetch(`${serve.url}/reports/metrics?year=${year}`)).json(),
+    );
+    expect(JSON.parse(evidence.stdout())).toMatchObject({ requestId: failedId, type: 'deletion' });
+    expect(JSON.parse(readFileSync(join(dataDir, 'owner.json'), 'utf8')).pid).toBe(serve.pid);
   });
 
   it('refuses a second serve on its data dir with exit 3 naming the holder', async () => {

@@ -1,7 +1,7 @@
 import type { ConnectionReport } from '../connection-check';
 import { isDsrError, ThrottledError } from '../errors';
 import type { Manifest } from '../export-writer/manifest';
-import { recordsCsv } from '../ledger';
+import { type RequestSource, recordsCsv } from '../ledger';
 import {
   EmailForgottenError,
   isTerminalStatus,
@@ -94,8 +94,8 @@ export interface ApiDeps {
 
 /**
  * What the local server adds (README "Several processes, one data dir"): a command another
- * process hands over says it came from the CLI (`x-qdsr-source: cli`: the request's source is
- * `cli`), and the local-only routes.
+ * process hands over says where its requests came from (`x-qdsr-source: cli`, or `import` for
+ * `qualtrics-dsr import`: the requests' source), and the local-only routes.
  */
 export interface LocalApiDeps {
   /** `POST /sweep`. */
@@ -104,6 +104,10 @@ export interface LocalApiDeps {
 
 /** The header by which the local server knows a request was handed over by a CLI command. */
 export const SOURCE_HEADER = 'x-qdsr-source';
+
+/** The sources a handed-over command may claim (the local server only). */
+export type HandedOverSource = Extract<RequestSource, 'cli' | 'import'>;
+const HANDED_OVER_SOURCES: ReadonlySet<string> = new Set<HandedOverSource>(['cli', 'import']);
 
 export interface ApiLogEntry {
   method: string;
@@ -188,16 +192,20 @@ export function createApi(deps: ApiDeps): (req: ApiRequest) => Promise<ApiRespon
 
   async function createRequest(req: ApiRequest, base: string): Promise<ApiResponse> {
     const input = parseCreateRequest(req);
-    // Only the local server trusts the header: through API Gateway a request's source is the API.
-    const source = deps.local && headerValue(req.headers, SOURCE_HEADER) === 'cli' ? 'cli' : 'api';
-    const { record, status } = await submitRequest(deps, { ...input, source });
+    const { record, status } = await submitRequest(deps, { ...input, source: sourceOf(req) });
     return accepted(record.requestId, record.type, status, base);
   }
 
   /** `POST /requests/batch` (README "Bulk"): one result per submission, by index. */
   async function submitBatchRoute(req: ApiRequest): Promise<ApiResponse> {
     const { requests } = validateBody(batchSubmission, readJsonBody(req, MAX_BATCH_BODY_BYTES));
-    return jsonResponse(200, { results: await submitBatch(deps, requests, 'api') });
+    return jsonResponse(200, { results: await submitBatch(deps, requests, sourceOf(req)) });
+  }
+
+  /** Only the local server trusts the header: through API Gateway a request's source is the API. */
+  function sourceOf(req: ApiRequest): RequestSource {
+    const claimed = deps.local ? headerValue(req.headers, SOURCE_HEADER) : undefined;
+    return claimed !== undefined && HANDED_OVER_SOURCES.has(claimed) ? (claimed as HandedOverSource) : 'api';
   }
 
   /** `POST /requests/retry` (README "Bulk"): the FAILED requests that match, each as its own retry. */

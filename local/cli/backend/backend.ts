@@ -1,3 +1,4 @@
+import type { RequestStatus } from '../../../lambdas/core/request-contract';
 import type { RequestStatusDocument } from '../../../lambdas/core/request-store';
 import type { Progress } from '../progress';
 import type { DsrClient } from './client';
@@ -22,6 +23,11 @@ export interface Backend {
   preflight(): Promise<void>;
   /** Follows a request until it ends, or until this command is stopped (Ctrl-C). */
   follow(requestId: string, progress: Progress): Promise<FollowResult>;
+  /**
+   * Follows many requests (a bulk run's) until each has ended, or until this command is stopped:
+   * `onEnded` hears each as it ends, once; `interrupted` when following stopped before all ended.
+   */
+  followAll(requestIds: readonly string[], onEnded: EndedListener): Promise<{ interrupted: boolean }>;
   /** The stop signal this command received, if any (exit 130 / 143). */
   stoppedBy(): NodeJS.Signals | undefined;
   /**
@@ -39,6 +45,8 @@ export interface FollowResult {
   /** Following stopped before the request ended (Ctrl-C). */
   interrupted: boolean;
 }
+
+export type EndedListener = (requestId: string, status: RequestStatus) => void;
 
 /** The owner of the data dir went away while a handed-off command talked to it. */
 export class OwnerGoneError extends Error {

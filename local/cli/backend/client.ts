@@ -1,11 +1,16 @@
 import {
   type AcceptedRequest,
+  type BatchItemResult,
+  type BulkRetryRequest,
+  type BulkRetryResult,
   type ExportLinks,
   type QueryParameters,
   SOURCE_HEADER,
   type SubjectRequests,
   type SweepReport,
 } from '../../../lambdas/core/api';
+import type { EvidenceDocument } from '../../../lambdas/core/evidence';
+import type { YearMetrics } from '../../../lambdas/core/ledger';
 import type { LedgerPage, RequestStatusDocument } from '../../../lambdas/core/request-store';
 
 /**
@@ -53,6 +58,7 @@ export interface Submission {
   jurisdiction?: string;
   receivedAt?: string;
   channel?: string;
+  idempotencyKey?: string;
 }
 
 export class DsrClient {
@@ -66,6 +72,20 @@ export class DsrClient {
       body: submission,
       headers: { [SOURCE_HEADER]: 'cli' },
     });
+  }
+
+  /**
+   * `POST /requests/batch` (1-500 submissions), recorded with source `import`. The local server
+   * trusts that header; through API Gateway the requests' source is `api`.
+   */
+  async submitBatch(submissions: readonly Submission[]): Promise<BatchItemResult[]> {
+    const { results } = await this.json<{ results: BatchItemResult[] }>({
+      method: 'POST',
+      path: '/requests/batch',
+      body: { requests: submissions },
+      headers: { [SOURCE_HEADER]: 'import' },
+    });
+    return results;
   }
 
   getRequest(requestId: string): Promise<RequestStatusDocument> {
@@ -93,8 +113,23 @@ export class DsrClient {
     return this.json({ method: 'POST', path: `/requests/${requestId}/retry` });
   }
 
+  /** `POST /requests/retry`: the FAILED requests that match, at most 100 a call. */
+  retryFailed(filter: BulkRetryRequest): Promise<BulkRetryResult> {
+    return this.json({ method: 'POST', path: '/requests/retry', body: filter });
+  }
+
   exportLinks(requestId: string): Promise<ExportLinks> {
     return this.json({ method: 'GET', path: `/requests/${requestId}/export` });
+  }
+
+  /** `GET /requests/{id}/evidence`: a deletion's evidence. */
+  evidence(requestId: string): Promise<EvidenceDocument> {
+    return this.json({ method: 'GET', path: `/requests/${requestId}/evidence` });
+  }
+
+  /** `GET /reports/metrics?year=YYYY`. */
+  metrics(year: number): Promise<YearMetrics> {
+    return this.json({ method: 'GET', path: '/reports/metrics', query: { year: [String(year)] } });
   }
 
   /** `POST /sweep` (local-only). */

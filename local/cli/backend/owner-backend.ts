@@ -27,6 +27,8 @@ export const STEP_GRACE_MS = 30_000;
 
 /** Events kept of a request before the command follows it (its first steps). */
 const EARLY_EVENTS = 200;
+/** Requests whose first events are kept: the command's own comes first; a bulk run follows none. */
+const EARLY_REQUESTS = 32;
 
 export interface OwnerBackend extends Backend {
   readonly kind: 'owner';
@@ -41,6 +43,7 @@ export async function ownerBackend(o: { dataDir: string; waitScale?: number }): 
   // A request's first steps run before the command knows its id: keep them until it follows one.
   const early = new Map<string, WorkflowEvent[]>();
   let stopKeeping: (() => void) | undefined = owner.workflows.observeAll((requestId, e) => {
+    if (!early.has(requestId) && early.size >= EARLY_REQUESTS) return;
     const kept = early.get(requestId) ?? [];
     if (kept.length < EARLY_EVENTS) kept.push(e);
     early.set(requestId, kept);
@@ -50,6 +53,12 @@ export async function ownerBackend(o: { dataDir: string; waitScale?: number }): 
   const stop = () => {
     stopping ??= stopOwnerWorkflows(owner, signals);
     return stopping;
+  };
+
+  const forgetEarly = () => {
+    stopKeeping?.();
+    stopKeeping = undefined;
+    early.clear();
   };
 
   return {
@@ -62,9 +71,7 @@ export async function ownerBackend(o: { dataDir: string; waitScale?: number }): 
 
     async follow(requestId: string, progress: Progress): Promise<FollowResult> {
       for (const e of early.get(requestId) ?? []) progress.workflowEvent(e);
-      stopKeeping?.();
-      stopKeeping = undefined;
-      early.clear();
+      forgetEarly();
       const unobserve = owner.workflows.observe(requestId, (e) => progress.workflowEvent(e));
       try {
         let output: unknown;
@@ -86,6 +93,24 @@ export async function ownerBackend(o: { dataDir: string; waitScale?: number }): 
       } finally {
         unobserve();
       }
+    },
+
+    async followAll(requestIds, onEnded) {
+      forgetEarly();
+      const all = Promise.all(
+        requestIds.map(async (requestId) => {
+          while (await owner.workflows.isRunning(requestId)) await owner.workflows.settled(requestId);
+          if (stopping) return;
+          const { status } = await client.getRequest(requestId);
+          if (isTerminalStatus(status)) onEnded(requestId, status);
+        }),
+      );
+      // After a stop, what is left of the waits must fail quietly (the store closes).
+      all.catch(() => undefined);
+      const ended = await Promise.race([all, signals.first.then(() => 'signal' as const)]);
+      if (ended !== 'signal') return { interrupted: false };
+      await stop();
+      return { interrupted: true };
     },
 
     stoppedBy: () => (stopping ? signals.received() : undefined),

@@ -2,7 +2,7 @@ import { isTerminalStatus } from '../../../lambdas/core/request-store';
 import { CliError, ExitCode } from '../exit-codes';
 import type { Progress } from '../progress';
 import { signalExitCode } from '../signals';
-import { type Backend, type FollowResult, OwnerGoneError } from './backend';
+import { type Backend, type EndedListener, type FollowResult, OwnerGoneError } from './backend';
 import { ApiCallError } from './client';
 import { type BackendOptions, OWNER_WAIT_MS, openBackend } from './open';
 import { SHUTDOWN_GRACE_MS, STEP_GRACE_MS } from './owner-backend';
@@ -21,6 +21,8 @@ export interface Session {
    * data dir now, a request it left unfinished is resumed here (as `retry` would).
    */
   followToEnd(requestId: string, progress: Progress): Promise<FollowResult>;
+  /** The same for many requests (a bulk run's); `onEnded` hears each once. */
+  followAllToEnd(requestIds: readonly string[], onEnded: EndedListener): Promise<{ interrupted: boolean }>;
 }
 
 /** How often a command opens the data dir again after its owner went away. */
@@ -38,6 +40,12 @@ export async function withBackend(
     await backend.close().catch(() => undefined);
     // An owner that is stopping lets go of the data dir within its grace periods.
     backend = await openBackend({ ...o, waitMs: SHUTDOWN_GRACE_MS + STEP_GRACE_MS + OWNER_WAIT_MS });
+  };
+  /** After a reopen: a request the owner that went away left unfinished runs in this process now. */
+  const resumeHere = async (requestId: string) => {
+    if (backend.kind !== 'owner') return;
+    const doc = await backend.client.getRequest(requestId);
+    if (!isTerminalStatus(doc.status)) await backend.client.retry(requestId);
   };
   const session: Session = {
     get backend() {
@@ -59,11 +67,21 @@ export async function withBackend(
         } catch (err) {
           await reopen(err);
           progress.line(backend.describe());
-          if (backend.kind === 'owner') {
-            const doc = await backend.client.getRequest(requestId);
-            // Left unfinished by the process that ran it: this one runs it now.
-            if (!isTerminalStatus(doc.status)) await backend.client.retry(requestId);
-          }
+          await resumeHere(requestId);
+        }
+      }
+    },
+    async followAllToEnd(requestIds, onEnded) {
+      const pending = new Set(requestIds);
+      const ended: EndedListener = (requestId, status) => {
+        if (pending.delete(requestId)) onEnded(requestId, status);
+      };
+      for (;;) {
+        try {
+          return await backend.followAll([...pending], ended);
+        } catch (err) {
+          await reopen(err);
+          for (const requestId of pending) await resumeHere(requestId);
         }
       }
     },

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createApi, MAX_BATCH_REQUESTS, submitBatch } from '../../../lambdas/core/api';
-import type { BatchItemResult, BulkRetryResult } from '../../../lambdas/core/api/bulk';
-import type { RequestStatus } from '../../../lambdas/core/request-contract';
-import { workflowDeps } from '../../../lambdas/core/workflow/deps';
-import { type BackgroundWorkflows, createBackgroundWorkflows } from '../../api/background-workflows';
-import { type Runtime, startRuntime } from '../../runtime';
-import { preflight } from '../backend/owner-backend';
+import {
+  type BatchItemResult,
+  type BulkRetryResult,
+  bulkRetryRequest,
+  MAX_BATCH_REQUESTS,
+} from '../../../lambdas/core/api';
+import { type RequestStatus, validate } from '../../../lambdas/core/request-contract';
+import { type Session, withBackend } from '../backend/session';
 import { CliError, ExitCode } from '../exit-codes';
 import { ImportFileError, readImportCsv } from '../import-csv';
 import type { CommonOptions } from '../main';
@@ -13,10 +14,10 @@ import { createProgress } from '../progress';
 import { createProgressBar } from '../progress-bar';
 
 /**
- * `retry --failed [filters]` and `import FILE.csv` (README "Bulk"): many requests at once, in this
- * process. Both go through the HTTP API's own core (the retry route, the batch submission), run
- * every request they started to its end in the background workflows, and exit 0 when all
- * COMPLETED, 1 when any ended FAILED.
+ * `retry --failed [filters]` and `import FILE.csv` (README "Bulk"): many requests at once, through
+ * the data dir's API (README "Several processes, one data dir") or `--api`'s (`retry --failed`):
+ * the retry route, the batch route. Both follow every request they started to its end and exit 0
+ * when all COMPLETED, 1 when any ended FAILED.
  */
 
 export interface RetryFailedOptions extends CommonOptions {
@@ -34,31 +35,17 @@ export async function retryFailedCommand(o: RetryFailedOptions): Promise<number>
     ...(o.until === undefined ? {} : { until: o.until }),
     ...(o.errorCode === undefined ? {} : { errorCode: o.errorCode }),
   };
-  return inProcess(o, async (runtime, workflows) => {
-    await preflight(runtime);
-    // The route itself, called in-process: the same filters, bound and reasons as over HTTP.
-    const api = createApi({
-      store: workflowDeps().store,
-      starter: workflows,
-      bundles: workflowDeps().writer,
-      checkConnection: () => Promise.reject(new Error('not used')),
-    });
-    const res = await api({
-      method: 'POST',
-      path: '/requests/retry',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(filter),
-    });
-    const body = JSON.parse(res.body) as BulkRetryResult & { error?: { code: string; message: string } };
-    if (res.statusCode === 400)
-      throw new CliError(ExitCode.BadInput, `invalid option: ${body.error?.message}`);
-    if (res.statusCode !== 200)
-      throw new CliError(ExitCode.ConfigOrConnection, `${body.error?.code}: ${body.error?.message}`);
-    const statuses = await runToTheirEnd(workflows, body.retried, 'retried request(s) done');
+  // Checked by the route's own rules first, so a bad filter ends before anything is opened.
+  const checked = validate(bulkRetryRequest, filter);
+  if (!checked.ok) throw new CliError(ExitCode.BadInput, `invalid option: ${checked.problems.join('; ')}`);
+  return bulkRun(o, async (session) => {
+    // Once: a bulk retry is not repeated if the owner goes away meanwhile (it would take the next ones).
+    const body = await session.backend.client.retryFailed(checked.value);
+    const { statuses } = await followAll(session, body.retried, 'retried request(s) done');
     const summary: BulkRetryResult = { retried: body.retried, skipped: body.skipped };
     const human = [
       `${body.retried.length} FAILED request(s) retried, ${body.skipped.length} skipped`,
-      ...body.retried.map((id) => `  ${id} ${statuses.get(id)}`),
+      ...body.retried.map((id) => `  ${id} ${statuses.get(id) ?? 'not finished'}`),
       ...body.skipped.map((s) => `  ${s.requestId} skipped: ${s.reason}`),
       '',
     ].join('\n');
@@ -113,26 +100,23 @@ export async function importCommand(file: string, o: ImportOptions): Promise<num
     );
   }
   const valid = rows.filter((r) => r.submission !== undefined);
-  return inProcess(o, async (runtime, workflows) => {
-    await preflight(runtime);
-    const deps = { store: workflowDeps().store, starter: workflows };
+  return bulkRun(o, async (session) => {
     const bar = createProgressBar(valid.length, 'row(s) submitted');
     const submitted: BatchItemResult[] = [];
-    for (let at = 0; at < valid.length; at += MAX_BATCH_REQUESTS) {
-      const chunk = valid.slice(at, at + MAX_BATCH_REQUESTS);
-      const results = await submitBatch(
-        deps,
-        chunk.map((r) => r.submission),
-        'import',
-        () => bar.tick(),
-      );
+    for (let at = 0; at < valid.length; at += IMPORT_BATCH_ROWS) {
+      const chunk = valid
+        .slice(at, at + IMPORT_BATCH_ROWS)
+        .flatMap((r) => (r.submission ? [r.submission] : []));
+      // Every row has an idempotency key (given or derived): a batch sent again records nothing twice.
+      const results = await session.retrying((b) => b.client.submitBatch(chunk));
       submitted.push(...results.map((r) => ({ ...r, index: r.index + at })));
+      bar.tick(chunk.length);
     }
     bar.done();
     const started = submitted.flatMap((r) =>
       r.requestId && r.status !== 'COMPLETED' && r.status !== 'FAILED' ? [r.requestId] : [],
     );
-    const statuses = await runToTheirEnd(workflows, started, 'request(s) done');
+    const { statuses } = await followAll(session, started, 'request(s) done');
     const byLine = new Map(valid.map((r, i) => [r.line, submitted[i]!]));
     const results: ImportedRow[] = rows.map((r) => {
       if (r.problem !== undefined)
@@ -160,41 +144,38 @@ export async function importCommand(file: string, o: ImportOptions): Promise<num
   });
 }
 
-/** This process owns the data dir and runs the workflows it starts; stopped cleanly at the end. */
-async function inProcess(
-  o: CommonOptions,
-  action: (runtime: Runtime, workflows: BackgroundWorkflows) => Promise<number>,
-): Promise<number> {
-  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale });
-  const workflows = createBackgroundWorkflows({ waitScale: runtime.waitScale });
-  const progress = createProgress();
-  try {
-    progress.line(runtime.describe());
+/**
+ * Rows sent in one `POST /requests/batch`: a tenth of what the route takes (MAX_BATCH_REQUESTS), so
+ * the progress bar moves as batches are answered.
+ */
+const IMPORT_BATCH_ROWS = MAX_BATCH_REQUESTS / 10;
+
+/** The data dir's API for a bulk run, its first progress line saying who runs the requests. */
+function bulkRun(o: CommonOptions, action: (session: Session) => Promise<number>): Promise<number> {
+  return withBackend(o, async (session) => {
+    const progress = createProgress();
+    progress.line(session.backend.describe());
     progress.done();
-    return await action(runtime, workflows);
-  } finally {
-    await workflows.shutdown({ graceMs: 0, stepGraceMs: 0 });
-    await runtime.close();
-  }
+    await session.backend.preflight();
+    return action(session);
+  });
 }
 
-/** Waits for each request's workflow in this process, with a bar; the final status of each. */
-async function runToTheirEnd(
-  workflows: BackgroundWorkflows,
+/**
+ * Follows each request to its end where it runs, with a bar; the status of each that ended (a
+ * request left out was still running when the command was stopped).
+ */
+async function followAll(
+  session: Session,
   requestIds: readonly string[],
   label: string,
-): Promise<Map<string, RequestStatus>> {
+): Promise<{ statuses: Map<string, RequestStatus> }> {
   const bar = createProgressBar(requestIds.length, label);
-  const store = workflowDeps().store;
   const statuses = new Map<string, RequestStatus>();
-  await Promise.all(
-    requestIds.map(async (id) => {
-      await workflows.settled(id);
-      const record = await store.get(id);
-      if (record) statuses.set(id, record.status);
-      bar.tick();
-    }),
-  );
+  await session.followAllToEnd(requestIds, (requestId, status) => {
+    statuses.set(requestId, status);
+    bar.tick();
+  });
   bar.done();
-  return statuses;
+  return { statuses };
 }

@@ -19,7 +19,6 @@ import {
   validate,
 } from '../../../lambdas/core/request-contract';
 import type { RequestSummary } from '../../../lambdas/core/request-store';
-import { startRuntime } from '../../runtime';
 import { withBackend } from '../backend/session';
 import { type EmailFileOption, emailFrom, withEmailFileOption } from '../email-input';
 import { CliError, ExitCode } from '../exit-codes';
@@ -212,16 +211,6 @@ export async function extend(idArgument: string, o: CommonOptions & { reason: st
     process.stdout.write(o.json ? `${JSON.stringify(doc)}\n` : human);
     return ExitCode.Ok;
   });
-}
-
-/** Runs `action` with the data dir's request store (no Qualtrics). */
-export async function withStore(o: CommonOptions, action: () => Promise<number>): Promise<number> {
-  const runtime = await startRuntime({ dataDir: o.dataDir, waitScale: o.waitScale, qualtrics: false });
-  try {
-    return await action();
-  } finally {
-    await runtime.close();
-  }
 }
 
 /** The flags given, as the query string the HTTP API would receive. */

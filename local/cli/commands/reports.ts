@@ -1,19 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
-import { ApiError } from '../../../lambdas/core/api/errors';
-import { readEvidence } from '../../../lambdas/core/api/evidence';
 import { parseMetricsQuery } from '../../../lambdas/core/api/ledger-query';
 import type { YearMetrics } from '../../../lambdas/core/ledger';
 import { normalizeRequestId, REQUEST_TYPES, type RequestType } from '../../../lambdas/core/request-contract';
-import { workflowDeps } from '../../../lambdas/core/workflow/deps';
+import { ApiCallError } from '../backend/client';
+import { withBackend } from '../backend/session';
 import { CliError, ExitCode } from '../exit-codes';
 import type { CommonOptions } from '../main';
-import { badInput, given, withStore } from './ledger';
+import { badInput, given } from './ledger';
 
 /**
- * What people read, from the CLI (README "Metrics", "Deletion evidence"): `metrics` and `evidence`.
- * Arguments are checked by the HTTP API's own rules, and refusals are its own, so both refuse
- * alike; nothing here prints an email.
+ * What people read, from the CLI (README "Metrics", "Deletion evidence"): `metrics` and `evidence`,
+ * through the data dir's API (or `--api`'s). Arguments are checked by the HTTP API's own rules,
+ * and refusals are its own, so both refuse alike; nothing here prints an email.
  */
 
 type Common = (cmd: Command, opts?: { json?: boolean }) => Command;
@@ -45,14 +44,13 @@ export function addReportCommands(program: Command, common: Common, run: Run): v
 export async function evidence(idArgument: string, o: EvidenceOptions): Promise<number> {
   const requestId = normalizeRequestId(idArgument);
   if (!requestId) throw new CliError(ExitCode.BadInput, 'unknown request id (expected a UUID)');
-  return withStore(o, async () => {
-    const deps = workflowDeps();
-    let doc: Awaited<ReturnType<typeof readEvidence>>;
+  return withBackend(o, async (session) => {
+    let doc: Awaited<ReturnType<typeof session.backend.client.evidence>>;
     try {
-      doc = await readEvidence({ store: deps.store, bundles: deps.writer }, requestId);
+      doc = await session.retrying((b) => b.client.evidence(requestId));
     } catch (err) {
       // The API's refusals (404, 409, 410) are the command's bad input: exit 2, the same words.
-      if (err instanceof ApiError && err.status < 500) {
+      if (err instanceof ApiCallError && err.status < 500 && err.status !== 429) {
         throw new CliError(
           ExitCode.BadInput,
           err.status === 404 ? `unknown request id ${requestId}` : `${err.code}: ${err.message}`,
@@ -73,8 +71,8 @@ export async function evidence(idArgument: string, o: EvidenceOptions): Promise<
 
 export async function metrics(o: MetricsOptions): Promise<number> {
   const { year } = badInput(() => parseMetricsQuery(given({ year: o.year })));
-  return withStore(o, async () => {
-    const m = await workflowDeps().store.metrics(year);
+  return withBackend(o, async (session) => {
+    const m = await session.retrying((b) => b.client.metrics(year));
     process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : o.md ? metricsMarkdown(m) : metricsTable(m));
     return ExitCode.Ok;
   });
