@@ -26,6 +26,9 @@ export interface CommonOptions {
   dataDir: string;
   waitScale?: number;
   json?: boolean;
+  /** `--api URL`, `--api-region R` (README "The CLI against a deployment"). */
+  api?: string;
+  apiRegion?: string;
 }
 
 const positiveNumber = (flag: string) => (value: string) => {
@@ -56,6 +59,34 @@ function common(cmd: Command, opts: { json?: boolean } = { json: true }): Comman
     );
   if (opts.json) cmd.option('--json', 'print exactly one JSON document (the final summary) on stdout');
   return cmd;
+}
+
+/** The commands `--api` sends to an HTTP API instead of the data dir. */
+const API_COMMANDS = [
+  'status',
+  'list',
+  'find',
+  'records',
+  'metrics',
+  'retry',
+  'extend',
+  'evidence',
+  'access',
+  'delete',
+];
+
+/** Adds `--api` and `--api-region` to those commands (`--api` goes without a data dir and its waits). */
+function withApiOptions(program: Command, names: readonly string[]): void {
+  for (const cmd of program.commands.filter((c) => names.includes(c.name()))) {
+    cmd
+      .addOption(
+        new Option(
+          '--api <url>',
+          "send the command to this HTTP API: the stack's ApiUrl (SigV4, default AWS credentials) or a local serve",
+        ).conflicts(['dataDir', 'waitScale']),
+      )
+      .option('--api-region <region>', 'with --api: the region to sign for (an API behind a custom domain)');
+  }
 }
 
 export function buildProgram(run: (action: () => Promise<number>) => void): Command {
@@ -147,6 +178,7 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
 
   addLedgerCommands(program, common, run);
   addReportCommands(program, common, run);
+  withApiOptions(program, API_COMMANDS);
 
   common(program.command('sweep'))
     .description(

@@ -56,8 +56,12 @@ export function runCollecting(
   });
 }
 
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<CliResult> {
-  const result = await runCollecting(process.execPath, [BIN, ...args], { env });
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = cleanEnv(),
+  o: { cwd?: string } = {},
+): Promise<CliResult> {
+  const result = await runCollecting(process.execPath, [BIN, ...args], { env, cwd: o.cwd });
   const leaks = new LeakScanner({
     watch: [
       ...args.filter((a) => a.includes('@')),

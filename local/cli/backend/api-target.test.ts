@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CliError, ExitCode } from '../exit-codes';
-import { apiTarget, apiUrl } from './api-target';
+import { apiTarget } from './api-target';
+import { apiUrl } from './transports';
 
 const refusal = (raw: string, region?: string): string => {
   try {

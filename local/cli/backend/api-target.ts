@@ -70,16 +70,3 @@ export function apiTarget(raw: string, o: ApiTargetOptions = {}): ApiTarget {
     describe: () => `API: ${baseUrl} (SigV4, execute-api in ${region}, default AWS credentials)`,
   };
 }
-
-/** `path` (`/requests/…`) under the target's base URL, keeping its stage (`/v1/requests/…`). */
-export function apiUrl(
-  baseUrl: string,
-  path: string,
-  query: Readonly<Record<string, readonly string[]>> = {},
-): URL {
-  const url = new URL(`${baseUrl}${path}`);
-  for (const [name, values] of Object.entries(query)) {
-    for (const value of values) url.searchParams.append(name, value);
-  }
-  return url;
-}

@@ -4,14 +4,14 @@ import type { Progress } from '../progress';
 import type { DsrClient } from './client';
 
 /**
- * The CLI's one interface to a data dir (README "Several processes, one data dir"): every
- * command is written once against it. Two backends implement it: the process owns the data dir
- * and runs the work itself (`owner-backend.ts`), or another process owns it and the command is
- * handed to that process's local API (`handed-off-backend.ts`; the same HTTP client reaches a
- * deployment's API).
+ * The CLI's one interface to where requests run (README "Several processes, one data dir", "The
+ * CLI against a deployment"): every command is written once against it. Three backends implement
+ * it: the process owns the data dir and runs the work itself (`owner-backend.ts`), another process
+ * owns it and the command is handed to that process's local API (`handed-off-backend.ts`), or
+ * `--api URL` sends it to a deployment's API or a `serve` (`api-backend.ts`, no data dir opened).
  */
 export interface Backend {
-  readonly kind: 'owner' | 'handed-off';
+  readonly kind: 'owner' | 'handed-off' | 'api';
   /** The HTTP API, in-process or over HTTP. */
   readonly client: DsrClient;
   /** The first progress line of a command that runs a request: who runs it, against which Qualtrics. */
@@ -28,6 +28,8 @@ export interface Backend {
    * `onEnded` hears each as it ends, once; `interrupted` when following stopped before all ended.
    */
   followAll(requestIds: readonly string[], onEnded: EndedListener): Promise<{ interrupted: boolean }>;
+  /** What to add to a command line the user is told to run next (` --api URL`), else ''. */
+  readonly sameTarget: string;
   /** The stop signal this command received, if any (exit 130 / 143). */
   stoppedBy(): NodeJS.Signals | undefined;
   /**

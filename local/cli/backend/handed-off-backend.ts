@@ -34,6 +34,7 @@ export function handedOffBackend(dataDir: string, owner: OwnerInfo): Backend {
   return {
     kind: 'handed-off',
     client,
+    sameTarget: '',
     describe: () =>
       `handed to the qualtrics-dsr process that holds ${dataDir} (pid ${owner.pid}, ${owner.apiUrl}); it runs the request`,
     // The owner checked its Qualtrics connection when it started; a request it cannot run ends FAILED there.

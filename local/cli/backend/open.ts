@@ -3,15 +3,17 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../../../lambdas/core/errors';
 import { DataDirLockedError } from '../../aws/dynamo';
 import { type OwnerInfo, processAlive, readOwnerFile } from '../../owner/owner-file';
+import { CliError, ExitCode } from '../exit-codes';
 import { unusableDirError } from '../local-faults';
+import { apiBackend } from './api-backend';
 import type { Backend } from './backend';
 import { handedOffBackend } from './handed-off-backend';
 import { ownerBackend } from './owner-backend';
 
 /**
- * Which backend a command on a data dir uses (README "Several processes, one data dir"): the
- * owner's local API when `owner.json` names a live one; else this process opens the data dir and
- * becomes its owner. A data dir held by a process that serves no API (yet) is waited for a moment
+ * Which backend a command uses: with `--api`, that API; else, on the data dir (README "Several
+ * processes, one data dir"), the owner's local API when `owner.json` names a live one, or this
+ * process opens the data dir and becomes its owner. A data dir held by a process that serves no API (yet) is waited for a moment
  * (an owner writes owner.json once its API listens), then refused with exit 3.
  */
 
@@ -24,9 +26,19 @@ export interface BackendOptions {
   waitScale?: number;
   /** How long to wait for a process that holds the data dir to serve its API; default OWNER_WAIT_MS. */
   waitMs?: number;
+  /** `--api URL`: a deployment's API or a `serve`, instead of the data dir (README "The CLI against a deployment"). */
+  api?: string;
+  /** `--api-region`. */
+  apiRegion?: string;
 }
 
 export async function openBackend(o: BackendOptions): Promise<Backend> {
+  if (o.apiRegion !== undefined && o.api === undefined) {
+    throw new CliError(ExitCode.BadInput, '--api-region goes with --api');
+  }
+  if (o.api !== undefined) {
+    return apiBackend({ api: o.api, ...(o.apiRegion === undefined ? {} : { apiRegion: o.apiRegion }) });
+  }
   const dataDir = resolve(o.dataDir);
   const deadline = Date.now() + (o.waitMs ?? OWNER_WAIT_MS);
   for (;;) {

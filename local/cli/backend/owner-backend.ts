@@ -65,6 +65,7 @@ export async function ownerBackend(o: { dataDir: string; waitScale?: number }): 
     kind: 'owner',
     owner,
     client,
+    sameTarget: '',
     describe: () => owner.runtime.describe(),
 
     preflight: () => preflight(owner.runtime),

@@ -110,6 +110,8 @@ export function asCliError(err: unknown): unknown {
   if (err instanceof ApiCallError) {
     if (err.code === 'REQUEST_NOT_FOUND') return new CliError(ExitCode.BadInput, 'unknown request id');
     if (err.status === 410) return new CliError(ExitCode.RequestFailed, `${err.code}: ${err.message}`);
+    // Throttled: the API took nothing; not the command's input.
+    if (err.status === 429) return new CliError(ExitCode.ConfigOrConnection, `${err.code}: ${err.message}`);
     if (err.status < 500) return new CliError(ExitCode.BadInput, `${err.code}: ${err.message}`);
     return new CliError(ExitCode.ConfigOrConnection, `${err.code}: ${err.message}`);
   }

@@ -1,5 +1,6 @@
 import type { ApiRequest, ApiResponse } from '../../../lambdas/core/api';
 import type { Transport, TransportRequest } from './client';
+import type { RequestSigner } from './sigv4';
 
 /**
  * The two ways the CLI reaches the HTTP API: in this process (it owns the data dir and serves the
@@ -33,40 +34,58 @@ export class ApiUnreachableError extends Error {
 /** Longest wait for one answer (a records export of a long range is the slowest). */
 const ANSWER_TIMEOUT_MS = 120_000;
 
-/** The API over HTTP at `baseUrl` (`http://127.0.0.1:<port>` of a data dir's owner). */
-export function httpTransport(baseUrl: string): Transport {
+/**
+ * The API over HTTP at `baseUrl`: `http://127.0.0.1:<port>` of a data dir's owner or a `serve`, or
+ * a deployment's stage URL (`https://…/v1`), each call signed by `signer` when one is given.
+ */
+export function httpTransport(baseUrl: string, o: { signer?: RequestSigner } = {}): Transport {
   return async (req: TransportRequest) => {
-    const url = new URL(req.path, baseUrl);
-    for (const [name, values] of Object.entries(req.query ?? {})) {
-      for (const value of values) url.searchParams.append(name, value);
-    }
+    const url = apiUrl(baseUrl, req.path, req.query);
+    const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+    let headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...req.headers,
+    };
+    // Signed as sent: the same headers and body bytes (a signer's failure is its own error).
+    if (o.signer)
+      headers = await o.signer({ method: req.method, url, headers, ...(body === undefined ? {} : { body }) });
     let res: Response;
     try {
       res = await fetch(url, {
         method: req.method,
-        headers: {
-          accept: 'application/json',
-          ...(req.body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...req.headers,
-        },
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        headers,
+        body,
         signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
       });
     } catch (err) {
       throw new ApiUnreachableError(baseUrl, networkReason(err));
     }
-    const headers: Record<string, string> = {};
+    const answered: Record<string, string> = {};
     res.headers.forEach((value, name) => {
-      headers[name] = value;
+      answered[name] = value;
     });
-    let body: string;
+    let text: string;
     try {
-      body = await res.text();
+      text = await res.text();
     } catch (err) {
       throw new ApiUnreachableError(baseUrl, networkReason(err));
     }
-    return { statusCode: res.status, headers, body };
+    return { statusCode: res.status, headers: answered, body: text };
   };
+}
+
+/** `path` (`/requests/…`) under `baseUrl`, keeping its stage (`/v1/requests/…`). */
+export function apiUrl(
+  baseUrl: string,
+  path: string,
+  query: Readonly<Record<string, readonly string[]>> = {},
+): URL {
+  const url = new URL(`${baseUrl}${path}`);
+  for (const [name, values] of Object.entries(query)) {
+    for (const value of values) url.searchParams.append(name, value);
+  }
+  return url;
 }
 
 /** fetch's error says "fetch failed"; the socket's code (ECONNREFUSED…) is in its cause. */

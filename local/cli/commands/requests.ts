@@ -95,9 +95,13 @@ async function runToEnd(
           err instanceof CliError || err instanceof ApiCallError || err instanceof ConfigError
             ? err.message
             : 'the copy failed';
+        const again =
+          session.backend.kind === 'api'
+            ? `Its links are answered again by GET /requests/${requestId}/export`
+            : `Copy it with: qualtrics-dsr export ${requestId} --out DIR`;
         notCopied = new CliError(
           ExitCode.ConfigOrConnection,
-          `request ${requestId} is COMPLETED, but its bundle was not copied: ${reason}. Copy it with: qualtrics-dsr export ${requestId} --out DIR`,
+          `request ${requestId} is COMPLETED, but its bundle was not copied: ${reason}. ${again}`,
         );
       }
       const exp = (summary.export ?? {}) as Record<string, unknown>;
@@ -115,7 +119,7 @@ async function runToEnd(
   print(
     o,
     failed,
-    `request ${requestId} FAILED: ${failed.error.message}\n  retry with: qualtrics-dsr retry ${requestId}\n`,
+    `request ${requestId} FAILED: ${failed.error.message}\n  retry with: qualtrics-dsr retry ${requestId}${session.backend.sameTarget}\n`,
   );
   return ExitCode.RequestFailed;
 }
@@ -127,10 +131,12 @@ function interrupted(
   o: CommonOptions,
   progress: Progress,
 ): number {
-  const handedOff = session.backend.kind === 'handed-off';
-  const next = handedOff
-    ? `it goes on in the process that holds the data dir; follow it with: qualtrics-dsr status ${doc.requestId}`
-    : `it resumes when the data dir is next served, or with: qualtrics-dsr retry ${doc.requestId}`;
+  const { kind, sameTarget } = session.backend;
+  const where = kind === 'api' ? 'where it runs' : 'in the process that holds the data dir';
+  const next =
+    kind === 'owner'
+      ? `it resumes when the data dir is next served, or with: qualtrics-dsr retry ${doc.requestId}`
+      : `it goes on ${where}; follow it with: qualtrics-dsr status ${doc.requestId}${sameTarget}`;
   progress.line(`request ${doc.requestId}: ${doc.status}, not finished`);
   progress.done();
   print(
