@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Entry point for `qualtrics-dsr` and `npm start`: runs the TypeScript CLI through tsx so a fresh
-// clone needs no build step.
-require('tsx/cjs');
+// Entry point for `qualtrics-dsr` and `npm start`: runs the TypeScript CLI as it is in the clone
+// (./load-typescript.js compiles it, once).
+require('./load-typescript');
 require('../local/engine/polyfills.ts');
 require('../local/cli/main.ts')
   .main(process.argv)
