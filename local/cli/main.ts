@@ -2,24 +2,21 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { assertQualtricsTarget, unknownSettings } from '../../lambdas/core/config';
 import { ConfigError, isDsrError } from '../../lambdas/core/errors';
 import { scrubPii } from '../../lambdas/core/request-store/scrub';
-import * as bulk from './commands/bulk';
-import * as healthCmd from './commands/health';
+import type { ImportOptions, RetryFailedOptions } from './commands/bulk';
 import {
   addLedgerCommands,
   type SubmissionLedgerOptions,
   withSubmissionLedgerOptions,
 } from './commands/ledger';
 import { addReportCommands } from './commands/reports';
-import * as requests from './commands/requests';
-import * as serveCmd from './commands/serve';
-import * as simulatorCmd from './commands/simulator';
-import * as sweepCmd from './commands/sweep';
 import { type EmailFileOption, emailFrom, withEmailFileOption } from './email-input';
 import { CliError, ExitCode } from './exit-codes';
 
 /**
  * `qualtrics-dsr` (and `npm start --`): the CLI contract (README "The CLI"). Each command lives in
- * ./commands; this file only parses arguments and maps failures to exit codes.
+ * ./commands; this file only parses arguments and maps failures to exit codes. A command's module
+ * is loaded when that command runs (`import()` in its action): `--help` and a mistyped command
+ * answer without loading the local AWS services, the workflow engine and the AWS SDK.
  */
 
 export interface CommonOptions {
@@ -104,7 +101,7 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
       async (
         email: string | undefined,
         o: CommonOptions & SubmissionLedgerOptions & EmailFileOption & { out: string },
-      ) => run(async () => requests.access(emailFrom(email, o), o)),
+      ) => run(async () => (await import('./commands/requests.js')).access(emailFrom(email, o), o)),
     );
 
   withSubmissionLedgerOptions(
@@ -116,12 +113,14 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
       async (
         email: string | undefined,
         o: CommonOptions & SubmissionLedgerOptions & EmailFileOption & { dryRun?: boolean },
-      ) => run(async () => requests.deletion(emailFrom(email, o), o)),
+      ) => run(async () => (await import('./commands/requests.js')).deletion(emailFrom(email, o), o)),
     );
 
   common(program.command('status').argument('<requestId>', 'the id printed when the request was submitted'))
     .description("print a request's status document")
-    .action(async (requestId: string, o: CommonOptions) => run(async () => requests.status(requestId, o)));
+    .action(async (requestId: string, o: CommonOptions) =>
+      run(async () => (await import('./commands/requests.js')).status(requestId, o)),
+    );
 
   common(
     program
@@ -140,13 +139,13 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     .action(
       async (
         requestId: string | undefined,
-        o: CommonOptions & bulk.RetryFailedOptions & { out: string; failed?: boolean },
+        o: CommonOptions & RetryFailedOptions & { out: string; failed?: boolean },
       ) =>
         run(async () => {
           const filters = o.type ?? o.since ?? o.until ?? o.errorCode;
           if (o.failed && requestId !== undefined)
             throw new CliError(ExitCode.BadInput, 'give a request id or --failed, not both');
-          if (o.failed) return bulk.retryFailedCommand(o);
+          if (o.failed) return (await import('./commands/bulk.js')).retryFailedCommand(o);
           if (requestId === undefined)
             throw new CliError(ExitCode.BadInput, 'give the request id to retry, or --failed');
           if (filters !== undefined)
@@ -154,7 +153,7 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
               ExitCode.BadInput,
               '--type, --since, --until and --error-code go with --failed',
             );
-          return requests.retry(requestId, o);
+          return (await import('./commands/requests.js')).retry(requestId, o);
         }),
     );
 
@@ -167,13 +166,15 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
       'submit a request for each row of a CSV (type,email[,jurisdiction,receivedAt,channel,dryRun,idempotencyKey]) and run them',
     )
     .option('--skip-invalid', 'submit the valid rows even when some are invalid (they are reported)')
-    .action(async (file: string, o: bulk.ImportOptions) => run(async () => bulk.importCommand(file, o)));
+    .action(async (file: string, o: ImportOptions) =>
+      run(async () => (await import('./commands/bulk.js')).importCommand(file, o)),
+    );
 
   common(program.command('export').argument('<requestId>', 'a COMPLETED access request'))
     .description("copy a completed access request's bundle from the data dir to <dir>/<requestId>/")
     .option('--out <dir>', 'copy the bundle to <dir>/<requestId>/', './exports')
     .action(async (requestId: string, o: CommonOptions & { out: string }) =>
-      run(async () => requests.exportBundle(requestId, o)),
+      run(async () => (await import('./commands/requests.js')).exportBundle(requestId, o)),
     );
 
   addLedgerCommands(program, common, run);
@@ -184,16 +185,18 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
     .description(
       'resume stalled requests, send due-soon and overdue events, erase the emails due (serve does this every 10 minutes)',
     )
-    .action(async (o: CommonOptions) => run(async () => sweepCmd.sweep(o)));
+    .action(async (o: CommonOptions) => run(async () => (await import('./commands/sweep.js')).sweep(o)));
 
   common(program.command('health'))
     .description('check the Qualtrics connection: token, whoami, granted vs required scopes')
-    .action(async (o: CommonOptions) => run(async () => healthCmd.health(o)));
+    .action(async (o: CommonOptions) => run(async () => (await import('./commands/health.js')).health(o)));
 
   common(program.command('serve'), { json: false })
     .description('the HTTP API (same routes as API Gateway) on 127.0.0.1')
     .addOption(new Option('--port <port>', 'port on 127.0.0.1').default(3000).argParser(port))
-    .action(async (o: CommonOptions & { port: number }) => run(async () => serveCmd.serve(o)));
+    .action(async (o: CommonOptions & { port: number }) =>
+      run(async () => (await import('./commands/serve.js')).serve(o)),
+    );
 
   program
     .command('simulator')
@@ -207,7 +210,9 @@ export function buildProgram(run: (action: () => Promise<number>) => void): Comm
         .default(1)
         .argParser(positiveNumber('--time-scale')),
     )
-    .action(async (o: { port: number; timeScale: number }) => run(async () => simulatorCmd.simulator(o)));
+    .action(async (o: { port: number; timeScale: number }) =>
+      run(async () => (await import('./commands/simulator.js')).simulator(o)),
+    );
 
   return program;
 }

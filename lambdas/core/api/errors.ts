@@ -7,7 +7,7 @@ import {
   RequestNotFoundError,
   RequestStateError,
   StorageError,
-} from '../request-store';
+} from '../request-store/errors';
 import { type ApiErrorBody, type ApiResponse, jsonResponse } from './http';
 
 /**

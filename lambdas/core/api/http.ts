@@ -70,3 +70,6 @@ export function headerValue(headers: ApiRequest['headers'], name: string): strin
   }
   return undefined;
 }
+
+/** The header by which the local server knows a request was handed over by a CLI command. */
+export const SOURCE_HEADER = 'x-qdsr-source';

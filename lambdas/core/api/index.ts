@@ -56,7 +56,6 @@ export {
   MAX_EXPORT_LINK_SECONDS,
   MAX_RECORDS_CSV_BYTES,
   type RequestStoreLike,
-  SOURCE_HEADER,
   type SubjectRequests,
 } from './service';
 export { type SubmitDeps, type Submitted, submitRequest } from './submit';

@@ -30,6 +30,7 @@ import {
   headerValue,
   jsonResponse,
   MAX_BATCH_BODY_BYTES,
+  SOURCE_HEADER,
 } from './http';
 import { parseListQuery, parseMetricsQuery, parseRecordsQuery } from './ledger-query';
 import { type MatchedRoute, matchRoute, type RouteName } from './routes';
@@ -101,9 +102,6 @@ export interface LocalApiDeps {
   /** `POST /sweep`. */
   sweep(): Promise<SweepReport>;
 }
-
-/** The header by which the local server knows a request was handed over by a CLI command. */
-export const SOURCE_HEADER = 'x-qdsr-source';
 
 /** The sources a handed-over command may claim (the local server only). */
 export type HandedOverSource = Extract<RequestSource, 'cli' | 'import'>;

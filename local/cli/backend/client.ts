@@ -1,14 +1,14 @@
-import {
-  type AcceptedRequest,
-  type BatchItemResult,
-  type BulkRetryRequest,
-  type BulkRetryResult,
-  type ExportLinks,
-  type QueryParameters,
-  SOURCE_HEADER,
-  type SubjectRequests,
-  type SweepReport,
+import type {
+  AcceptedRequest,
+  BatchItemResult,
+  BulkRetryRequest,
+  BulkRetryResult,
+  ExportLinks,
+  QueryParameters,
+  SubjectRequests,
+  SweepReport,
 } from '../../../lambdas/core/api';
+import { SOURCE_HEADER } from '../../../lambdas/core/api/http';
 import type { EvidenceDocument } from '../../../lambdas/core/evidence';
 import type { YearMetrics } from '../../../lambdas/core/ledger';
 import type { LedgerPage, RequestStatusDocument } from '../../../lambdas/core/request-store';

@@ -6,7 +6,8 @@ import {
   MAX_BATCH_REQUESTS,
 } from '../../../lambdas/core/api';
 import { type RequestStatus, validate } from '../../../lambdas/core/request-contract';
-import { type Session, withBackend } from '../backend/session';
+import { withBackend } from '../backend/lazy';
+import type { Session } from '../backend/session';
 import { CliError, ExitCode } from '../exit-codes';
 import { ImportFileError, readImportCsv } from '../import-csv';
 import type { CommonOptions } from '../main';

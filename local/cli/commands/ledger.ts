@@ -19,7 +19,7 @@ import {
   validate,
 } from '../../../lambdas/core/request-contract';
 import type { RequestSummary } from '../../../lambdas/core/request-store';
-import { withBackend } from '../backend/session';
+import { withBackend } from '../backend/lazy';
 import { type EmailFileOption, emailFrom, withEmailFileOption } from '../email-input';
 import { CliError, ExitCode } from '../exit-codes';
 import type { CommonOptions } from '../main';

@@ -4,7 +4,7 @@ import { parseMetricsQuery } from '../../../lambdas/core/api/ledger-query';
 import type { YearMetrics } from '../../../lambdas/core/ledger';
 import { normalizeRequestId, REQUEST_TYPES, type RequestType } from '../../../lambdas/core/request-contract';
 import { ApiCallError } from '../backend/client';
-import { withBackend } from '../backend/session';
+import { withBackend } from '../backend/lazy';
 import { CliError, ExitCode } from '../exit-codes';
 import type { CommonOptions } from '../main';
 import { badInput, given } from './ledger';

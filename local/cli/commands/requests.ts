@@ -9,7 +9,8 @@ import {
 import type { RequestStatusDocument } from '../../../lambdas/core/request-store';
 import { exportPrefix } from '../../../lambdas/core/tables';
 import { ApiCallError } from '../backend/client';
-import { type Session, withBackend } from '../backend/session';
+import { withBackend } from '../backend/lazy';
+import type { Session } from '../backend/session';
 import { copyBundleFromLinks } from '../bundle-copy';
 import { CliError, ExitCode } from '../exit-codes';
 import type { CommonOptions } from '../main';

@@ -1,5 +1,5 @@
 import { describeSweep } from '../../sweep';
-import { withBackend } from '../backend/session';
+import { withBackend } from '../backend/lazy';
 import { ExitCode } from '../exit-codes';
 import type { CommonOptions } from '../main';
 
