@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalAws, startLocalAws } from '../../../local/aws';
+import { describe, expect, it, vi } from 'vitest';
+import { withLocalStorage } from '../../../test/support/local-storage';
 import { ErrorNames } from '../errors';
-import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
-import { type QualtricsJobKind, type RequestStore, requestStoreFromEnv } from '../request-store';
+import type { ExportWriter } from '../export-writer';
+import type { QualtricsJobKind, RequestStore } from '../request-store';
 import { AmbiguousCreateError, type CreateOnceSpec, createOnce } from './creates';
 import { fakeQualtrics, memoryDurations, qualtricsFailure, RESERVED, testEnv, throttled } from './testing';
 
@@ -12,16 +12,9 @@ import { fakeQualtrics, memoryDurations, qualtricsFailure, RESERVED, testEnv, th
  * `adopt`: an erasure an earlier attempt may have created is looked for, a customer-data job is not.
  */
 
-let aws: LocalAws;
 let store: RequestStore;
 let writer: ExportWriter;
-beforeAll(async () => {
-  aws = await startLocalAws();
-  aws.applyEnv();
-  store = requestStoreFromEnv();
-  writer = exportWriterFromEnv();
-});
-afterAll(() => aws?.close());
+withLocalStorage((s) => ({ store, writer } = s));
 
 const TYPE_OF: Record<QualtricsJobKind, 'access' | 'deletion'> = {
   customerData: 'access',

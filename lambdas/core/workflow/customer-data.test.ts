@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalAws, startLocalAws } from '../../../local/aws';
+import { describe, expect, it, vi } from 'vitest';
+import { withLocalStorage } from '../../../test/support/local-storage';
 import { DsrError, ErrorNames, QualtricsError } from '../errors';
-import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
-import { type RequestStore, requestStoreFromEnv } from '../request-store';
+import type { ExportWriter } from '../export-writer';
+import type { RequestStore } from '../request-store';
 import { customerDataFileKey } from '../tables';
 import { AmbiguousCreateError, definitelyNotCreated } from './creates';
 import {
@@ -18,16 +18,9 @@ import { fakeQualtrics, memoryDurations, qualtricsFailure, RESERVED, testEnv, th
 
 const EMAIL = 'jane.doe@example.com';
 
-let aws: LocalAws;
 let store: RequestStore;
 let writer: ExportWriter;
-beforeAll(async () => {
-  aws = await startLocalAws();
-  aws.applyEnv();
-  store = requestStoreFromEnv();
-  writer = exportWriterFromEnv();
-});
-afterAll(() => aws?.close());
+withLocalStorage((s) => ({ store, writer } = s));
 
 async function newRequest(): Promise<string> {
   const { record } = await store.create({ source: 'api', type: 'access', email: EMAIL });

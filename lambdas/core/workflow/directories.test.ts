@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalAws, startLocalAws } from '../../../local/aws';
-import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
+import { describe, expect, it, vi } from 'vitest';
+import { withLocalStorage } from '../../../test/support/local-storage';
+import type { ExportWriter } from '../export-writer';
 import type { ContactSummary, Page, PageCursor } from '../qualtrics/types';
-import { type RequestStore, requestStoreFromEnv } from '../request-store';
+import type { RequestStore } from '../request-store';
 import { directoryFileKey } from '../tables';
 import { getContacts, listDirectories, mentions, searchDirectory } from './directories';
 import { fakeQualtrics, qualtricsFailure, RESERVED, testEnv, throttled } from './testing';
@@ -10,16 +10,9 @@ import { fakeQualtrics, qualtricsFailure, RESERVED, testEnv, throttled } from '.
 const EMAIL = 'jane.doe@example.com';
 const DIR = 'POOL_1';
 
-let aws: LocalAws;
 let store: RequestStore;
 let writer: ExportWriter;
-beforeAll(async () => {
-  aws = await startLocalAws();
-  aws.applyEnv();
-  store = requestStoreFromEnv();
-  writer = exportWriterFromEnv();
-});
-afterAll(() => aws?.close());
+withLocalStorage((s) => ({ store, writer } = s));
 
 async function newRequest(): Promise<string> {
   return (await store.create({ source: 'api', type: 'access', email: EMAIL })).record.requestId;

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalAws, startLocalAws } from '../../../local/aws';
+import { describe, expect, it, vi } from 'vitest';
+import { withLocalStorage } from '../../../test/support/local-storage';
 import { ErrorNames } from '../errors';
 import type { ErasureEvidence } from '../evidence';
-import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
+import type { ExportWriter } from '../export-writer';
 import { emailSha256 } from '../privacy';
 import type { ErasureRequest } from '../qualtrics/types';
-import { type RequestStore, requestStoreFromEnv } from '../request-store';
+import type { RequestStore } from '../request-store';
 import { AmbiguousCreateError } from './creates';
 import { createErasure, getErasure, LIST_CHECK_AFTER_SECONDS, listCheckDue } from './erasure';
 import type { StartedErasureState } from './inputs';
@@ -13,16 +13,9 @@ import { fakeQualtrics, memoryDurations, qualtricsFailure, RESERVED, testEnv, th
 
 const EMAIL = 'jane.doe@example.com';
 
-let aws: LocalAws;
 let store: RequestStore;
 let writer: ExportWriter;
-beforeAll(async () => {
-  aws = await startLocalAws();
-  aws.applyEnv();
-  store = requestStoreFromEnv();
-  writer = exportWriterFromEnv();
-});
-afterAll(() => aws?.close());
+withLocalStorage((s) => ({ store, writer } = s));
 
 async function newRequest(dryRun = false): Promise<string> {
   const { record } = await store.create({ source: 'api', type: 'deletion', email: EMAIL, dryRun });

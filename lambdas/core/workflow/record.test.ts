@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalAws, startLocalAws } from '../../../local/aws';
+import { describe, expect, it } from 'vitest';
+import { withLocalStorage } from '../../../test/support/local-storage';
 import { ErrorNames } from '../errors';
 import type { DsrEvent } from '../events';
-import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
-import { type RequestStore, requestStoreFromEnv } from '../request-store';
+import type { ExportWriter } from '../export-writer';
+import type { RequestStore } from '../request-store';
 import {
   causeMessage,
   errorCode,
@@ -16,16 +16,9 @@ import { fakeQualtrics, testEnv } from './testing';
 
 const EMAIL = 'Jane.Doe+dsr@Example.com';
 
-let aws: LocalAws;
 let store: RequestStore;
 let writer: ExportWriter;
-beforeAll(async () => {
-  aws = await startLocalAws();
-  aws.applyEnv();
-  store = requestStoreFromEnv();
-  writer = exportWriterFromEnv();
-});
-afterAll(() => aws?.close());
+withLocalStorage((s) => ({ store, writer } = s));
 
 function env() {
   const e = testEnv({ store, writer, api: fakeQualtrics() });

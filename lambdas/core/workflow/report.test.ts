@@ -1,22 +1,15 @@
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalAws, startLocalAws } from '../../../local/aws';
-import { type ExportWriter, exportWriterFromEnv } from '../export-writer';
-import { type RequestStore, requestStoreFromEnv } from '../request-store';
+import { describe, expect, it, vi } from 'vitest';
+import { withLocalStorage } from '../../../test/support/local-storage';
+import type { ExportWriter } from '../export-writer';
+import type { RequestStore } from '../request-store';
 import { customerDataFileKey, directoryFileKey, reportKey } from '../tables';
 import { MAX_SHOWN_FILE_BYTES, writeReport } from './report';
 import { fakeQualtrics, testEnv } from './testing';
 
-let aws: LocalAws;
 let store: RequestStore;
 let writer: ExportWriter;
-beforeAll(async () => {
-  aws = await startLocalAws();
-  aws.applyEnv();
-  store = requestStoreFromEnv();
-  writer = exportWriterFromEnv();
-});
-afterAll(() => aws?.close());
+withLocalStorage((s) => ({ store, writer } = s));
 
 describe('writeReport', () => {
   it('reads small JSON and CSV files only: a large one is summarized, an archive described, neither read', async () => {
