@@ -12,10 +12,10 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * - `e2e`: every file in a fresh process (the end-to-end files set env and logger levels before
  *   their imports, start servers, wrap globals). The slow suites start first (SLOW_FIRST), so none
  *   is left running alone at the end; within a rank, the longest last time (vitest's cache) first.
- * - `unit`: pure unit tests that leave no state behind (no env, globals, module mocks or servers
- *   left over) share their worker's modules instead of importing the AWS SDK, zod and aws-cdk-lib
- *   again per file. A file that changes process-wide state belongs in `e2e`: every file not listed
- *   in UNIT is.
+ * - `unit`: unit tests that leave no state behind (no env, globals, module mocks or servers left
+ *   over when they end) share their worker's modules instead of importing the AWS SDK, zod and
+ *   aws-cdk-lib again per file. A file that changes process-wide state belongs in `e2e`: every
+ *   file not listed in UNIT is.
  * - `real-clock`, last and alone: the one file that measures a rate on the real clock (the
  *   limiter's concurrent workers, in windows of 750 ms), so no other file takes its CPU meanwhile.
  */
@@ -33,17 +33,37 @@ const UNIT = [
   'bench/e2e/*.test.ts',
   'lambdas/core/api/*.test.ts',
   'lambdas/core/aws-errors.test.ts',
+  'lambdas/core/config.test.ts',
+  'lambdas/core/evidence.test.ts',
   'lambdas/core/execution-names.test.ts',
+  'lambdas/core/ledger/*.test.ts',
   'lambdas/core/qualtrics/*.test.ts',
   'lambdas/core/rate-limiter/all-old.test.ts',
   'lambdas/core/rate-limiter/gcra.test.ts',
+  'lambdas/core/report/*.test.ts',
   'lambdas/core/request-contract.test.ts',
+  'lambdas/core/request-store/ledger-queries.test.ts',
+  'lambdas/core/request-store/ledger.test.ts',
   'lambdas/core/request-store/update-expression.test.ts',
+  // The steps' tests over dynalite and s3rver (test/support/local-storage.ts restores the env).
+  'lambdas/core/workflow/creates.test.ts',
+  'lambdas/core/workflow/customer-data.test.ts',
+  'lambdas/core/workflow/directories.test.ts',
+  'lambdas/core/workflow/erasure.test.ts',
+  'lambdas/core/workflow/job-durations.test.ts',
+  'lambdas/core/workflow/record.test.ts',
+  'lambdas/core/workflow/report.test.ts',
   'lambdas/core/workflow/throttle.test.ts',
   'lambdas/core/workflow/wait.test.ts',
   'lambdas/handlers/index.test.ts',
   'lambdas/middleware/middleware.test.ts',
+  'local/api/*.test.ts',
+  'local/api/operator-page/*.test.ts',
+  'local/aws/migration.test.ts',
+  'local/cli/backend/api-target.test.ts',
+  'local/cli/import-csv.test.ts',
   'local/cli/progress.test.ts',
+  'local/owner/owner-file.test.ts',
   'local/simulator/*.test.ts',
   'statemachines/*.test.ts',
   'test/faults/canaries.test.ts',
