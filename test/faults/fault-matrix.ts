@@ -8,7 +8,7 @@ import { canaryEmail, LeakScanner } from '../support/canaries';
 import { type ApiCall, type FaultWorld, startFaultWorld } from './fault-world';
 
 /**
- * The fault matrix: 50 concurrent mixed requests (access, deletion, dry run) through the
+ * The fault matrix: 30 concurrent mixed requests (access, deletion, dry run) through the
  * local engine — the real ASL and handlers — against the simulator, while it injects, in turn, each
  * fault below. For every case: every request ends COMPLETED or FAILED with a reason, no request
  * creates a second customer-data job or erasure, every COMPLETED access bundle verifies against its
@@ -25,7 +25,12 @@ import { type ApiCall, type FaultWorld, startFaultWorld } from './fault-world';
  */
 
 const SCALE = 0.002;
-const REQUESTS = 50;
+const REQUESTS = 30;
+/**
+ * `perRequest` Qualtrics calls for each request of a case: a case sends about 9 a request, so a
+ * fault driven at `calls(4)` comes at the same point of the run whatever REQUESTS is.
+ */
+const calls = (perRequest: number) => Math.round(perRequest * REQUESTS);
 /** A redrive ends FAILED again, by design, only for these: Qualtrics' own verdict, or a create that must not be repeated. */
 const REDRIVE_CANNOT_FIX = new Set(['QUALTRICS_JOB_FAILED', 'QUALTRICS_AMBIGUOUS_CREATE']);
 /** Each canary subject is a contact in two directories (`canarySeed`). */
@@ -122,12 +127,12 @@ export const QUALTRICS_FAULTS: FaultCase[] = [
     // minutes per storm; the limiter's own penalty (a tenth of its period) applies instead.
     simulator: { retryAfter: false },
     arm(sim) {
-      sim.faults.set('*', { status: 429, probability: 0.5, times: 80 });
+      sim.faults.set('*', { status: 429, probability: 0.5, times: calls(1.6) });
     },
     async drive({ sim, afterCalls }) {
       // A second storm mid-run.
-      await afterCalls(250);
-      sim.faults.set('*', { status: 429, probability: 0.5, times: 80 });
+      await afterCalls(calls(5));
+      sim.faults.set('*', { status: 429, probability: 0.5, times: calls(1.6) });
       return undefined;
     },
     bitten: (e) => e.status429,
@@ -136,7 +141,7 @@ export const QUALTRICS_FAULTS: FaultCase[] = [
     name: 'tokens revoked mid-run',
     seed: 3,
     async drive({ sim, afterCalls }) {
-      for (const n of [40, 150, 300]) {
+      for (const n of [calls(0.8), calls(3), calls(6)]) {
         await afterCalls(n);
         sim.revokeTokens();
       }
@@ -160,8 +165,8 @@ export const STORAGE_FAULTS: FaultCase[] = [
     name: 'S3 unavailable for a while',
     seed: 6,
     async drive({ afterCalls, outage }) {
-      await afterCalls(200);
-      return outage('s3', 3500);
+      await afterCalls(calls(4));
+      return outage('s3', 2000);
     },
     bitten: (e) => e.storageErrors,
   },
@@ -169,8 +174,8 @@ export const STORAGE_FAULTS: FaultCase[] = [
     name: 'DynamoDB unavailable for a while',
     seed: 7,
     async drive({ afterCalls, outage }) {
-      await afterCalls(200);
-      return outage('dynamo', 600);
+      await afterCalls(calls(4));
+      return outage('dynamo', 400);
     },
     bitten: (e) => e.storageErrors,
   },
@@ -182,7 +187,7 @@ export const STORAGE_FAULTS: FaultCase[] = [
     name: 'DynamoDB unavailable beyond the Retry budgets',
     seed: 8,
     async drive({ afterCalls, outage }) {
-      await afterCalls(200);
+      await afterCalls(calls(4));
       return outage('dynamo', 'until a run ended');
     },
     bitten: (e) => Math.min(e.storageErrors, e.closedByCaller),
