@@ -11,6 +11,9 @@ import { join } from 'node:path';
 
 export const OWNER_FILE = 'owner.json';
 
+/** The code of a 503 the owner answers, while it stops, to whatever would start a workflow. */
+export const OWNER_STOPPING = 'OWNER_STOPPING';
+
 export interface OwnerInfo {
   pid: number;
   /** `http://127.0.0.1:<port>`: the owner's local API. */

@@ -21,7 +21,7 @@ import { type ApiServer, startApiServer } from '../api/server';
 import { portInUseError } from '../cli/local-faults';
 import { type Runtime, startRuntime } from '../runtime';
 import { runLocalSweep } from '../sweep';
-import { removeOwnerFile, writeOwnerFile } from './owner-file';
+import { OWNER_STOPPING, removeOwnerFile, writeOwnerFile } from './owner-file';
 
 /**
  * The process that owns a data dir (README "Several processes, one data dir"): `serve`, or a CLI
@@ -51,9 +51,6 @@ export interface DataDirOwner {
   /** Stops serving, removes owner.json and releases the data dir. */
   close(): Promise<void>;
 }
-
-/** The code of a 503 the owner answers, while it stops, to whatever would start a workflow. */
-export const OWNER_STOPPING = 'OWNER_STOPPING';
 
 const WORK_ROUTES: ReadonlySet<RouteName> = new Set([
   'createRequest',

@@ -1,17 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeOwnerFile } from '../../local/owner/owner-file';
 import { BIN, cleanEnv, runCollecting } from './run-cli';
 
 /**
  * A command's module is loaded when that command runs (local/cli/main.ts): `--help`, a mistyped
  * command and a ledger command's refused flag answer without loading the local AWS services, the
- * workflow engine or the AWS SDK, which every command that does its work needs.
+ * workflow engine or the AWS SDK, which a command that opens the data dir needs; a command handed
+ * to the data dir's owner, or sent to an API with `--api`, does not load them either.
  */
 
-const dataDir = mkdtempSync(join(tmpdir(), 'qdsr-lazy-commands-'));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const root = mkdtempSync(join(tmpdir(), 'qdsr-lazy-commands-'));
+const dataDir = join(root, 'data');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const UNKNOWN_ID = '6f1c3a9e-2b7d-4c1e-9a5f-0d8b7e6c5a41';
 
 const HEAVY = [
   '@aws-sdk/client-dynamodb',
@@ -53,7 +59,32 @@ describe('the CLI loads a command when it runs', () => {
     expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
   });
 
-  it('a command that does its work loads them', async () => {
+  it('a command handed to the owner of the data dir, or sent to an API, loads none of them', async () => {
+    // An owner as owner.json names it: a live process (this one) whose API knows no such request.
+    const api = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'REQUEST_NOT_FOUND', message: 'no request with that id' } }));
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+    const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+    const handedDir = join(root, 'handed');
+    mkdirSync(handedDir);
+    writeOwnerFile(handedDir, { pid: process.pid, apiUrl, startedAt: new Date().toISOString() });
+    try {
+      for (const args of [
+        ['status', UNKNOWN_ID, '--data-dir', handedDir],
+        ['status', UNKNOWN_ID, '--api', apiUrl],
+      ]) {
+        const loaded = await packagesLoadedBy(args);
+        expect(loaded.code, args.join(' ')).toBe(2);
+        expect(loaded.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
+      }
+    } finally {
+      api.close();
+    }
+  });
+
+  it('a command that opens the data dir loads them', async () => {
     const loaded = await packagesLoadedBy(['list', '--data-dir', dataDir]);
     expect(loaded.code).toBe(0);
     expect(loaded.packages).toEqual(expect.arrayContaining(HEAVY));

@@ -1,5 +1,4 @@
-import { OWNER_STOPPING } from '../../owner/owner';
-import type { OwnerInfo } from '../../owner/owner-file';
+import { OWNER_STOPPING, type OwnerInfo } from '../../owner/owner-file';
 import { type Backend, OwnerGoneError } from './backend';
 import { DsrClient, type Transport } from './client';
 import { pollingFollower } from './polling';

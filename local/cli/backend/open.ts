@@ -1,20 +1,21 @@
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { ConfigError } from '../../../lambdas/core/errors';
-import { DataDirLockedError } from '../../aws/dynamo';
 import { type OwnerInfo, processAlive, readOwnerFile } from '../../owner/owner-file';
 import { CliError, ExitCode } from '../exit-codes';
 import { unusableDirError } from '../local-faults';
-import { apiBackend } from './api-backend';
 import type { Backend } from './backend';
 import { handedOffBackend } from './handed-off-backend';
-import { ownerBackend } from './owner-backend';
 
 /**
  * Which backend a command uses: with `--api`, that API; else, on the data dir (README "Several
  * processes, one data dir"), the owner's local API when `owner.json` names a live one, or this
  * process opens the data dir and becomes its owner. A data dir held by a process that serves no API (yet) is waited for a moment
  * (an owner writes owner.json once its API listens), then refused with exit 3.
+ *
+ * Only the owner runs the data dir's services and workflows, and only `--api` signs: each backend
+ * is loaded when it is chosen, so a command handed to the owner, or sent to an API, loads neither
+ * dynalite, s3rver nor the engine.
  */
 
 /** How long a command waits for the process that holds the data dir to advertise its API. */
@@ -37,6 +38,7 @@ export async function openBackend(o: BackendOptions): Promise<Backend> {
     throw new CliError(ExitCode.BadInput, '--api-region goes with --api');
   }
   if (o.api !== undefined) {
+    const { apiBackend } = await import('./api-backend.js');
     return apiBackend({ api: o.api, ...(o.apiRegion === undefined ? {} : { apiRegion: o.apiRegion }) });
   }
   const dataDir = resolve(o.dataDir);
@@ -44,6 +46,10 @@ export async function openBackend(o: BackendOptions): Promise<Backend> {
   for (;;) {
     const owner = await liveOwner(dataDir);
     if (owner) return handedOffBackend(dataDir, owner);
+    const [{ ownerBackend }, { DataDirLockedError }] = await Promise.all([
+      import('./owner-backend.js'),
+      import('../../aws/dynamo.js'),
+    ]);
     try {
       return await ownerBackend({ dataDir, waitScale: o.waitScale });
     } catch (err) {

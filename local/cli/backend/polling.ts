@@ -1,4 +1,5 @@
-import { isTerminalStatus, type RequestStatusDocument } from '../../../lambdas/core/request-store';
+import { isTerminalStatus } from '../../../lambdas/core/request-contract';
+import type { RequestStatusDocument } from '../../../lambdas/core/request-store';
 import type { Progress } from '../progress';
 import { stopSignals } from '../signals';
 import type { Backend, EndedListener, FollowResult } from './backend';

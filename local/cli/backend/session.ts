@@ -1,11 +1,10 @@
-import { isTerminalStatus } from '../../../lambdas/core/request-store';
+import { isTerminalStatus } from '../../../lambdas/core/request-contract';
 import { CliError, ExitCode } from '../exit-codes';
 import type { Progress } from '../progress';
 import { signalExitCode } from '../signals';
 import { type Backend, type EndedListener, type FollowResult, OwnerGoneError } from './backend';
 import { ApiCallError } from './client';
 import { type BackendOptions, OWNER_WAIT_MS, openBackend } from './open';
-import { SHUTDOWN_GRACE_MS, STEP_GRACE_MS } from './owner-backend';
 
 /**
  * One command's use of a data dir: the backend it opened, and what happens when the owner it
@@ -39,6 +38,7 @@ export async function withBackend(
     reopens++;
     await backend.close().catch(() => undefined);
     // An owner that is stopping lets go of the data dir within its grace periods.
+    const { SHUTDOWN_GRACE_MS, STEP_GRACE_MS } = await import('./owner-backend.js');
     backend = await openBackend({ ...o, waitMs: SHUTDOWN_GRACE_MS + STEP_GRACE_MS + OWNER_WAIT_MS });
   };
   /** After a reopen: a request the owner that went away left unfinished runs in this process now. */
