@@ -1,7 +1,7 @@
 import './polyfills';
 import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachine } from 'aws-local-stepfunctions';
 import PQueue from 'p-queue';
 import type { HandlerName } from '../../lambdas/catalog';
 import { DEFAULT_QUALTRICS_CONCURRENCY, HANDLERS, reservedConcurrency } from '../../lambdas/catalog';
@@ -111,9 +111,12 @@ const prepared = new Map<WorkflowType, Prepared>();
 function prepare(type: WorkflowType): Prepared {
   let p = prepared.get(type);
   if (!p) {
+    // Loaded when a workflow first runs: a command that runs none (list, status…) does without the
+    // engine and the ASL validator it brings.
+    const engine = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions');
     const { definition, stateTimeouts } = loadLocalDefinition(type);
     // biome-ignore lint/suspicious/noExplicitAny: the engine's definition type is stricter than our JSON
-    const machine = new StateMachine(definition as any, {
+    const machine = new engine.StateMachine(definition as any, {
       validationOptions: { checkArn: true, checkPaths: true },
     });
     p = { definition, machine, taskNames: taskHandlerNames(definition), stateTimeouts };
