@@ -6,9 +6,10 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 /**
  * How `npm test` runs (README, Development):
  *
- * - Test files run in parallel, two at a time at least: vitest's default (one worker less than the
- *   cores) would run them one by one on a 2-core machine, although the end-to-end files spend much
- *   of their time waiting on child processes, compressed Waits and loopback servers.
+ * - Test files run in parallel, one more at a time than there are cores (3 on a 2-core machine):
+ *   vitest's default (one worker less than the cores) would run them one by one there, and the
+ *   end-to-end files spend part of their time waiting on child processes, compressed Waits and
+ *   loopback servers (a minute of a run in all), which a file more fills.
  * - `e2e`: every file in a fresh process (the end-to-end files set env and logger levels before
  *   their imports, start servers, wrap globals). The slow suites start first (SLOW_FIRST), so none
  *   is left running alone at the end; within a rank, the longest last time (vitest's cache) first.
@@ -103,7 +104,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    maxWorkers: Math.max(2, availableParallelism() - 1),
+    maxWorkers: availableParallelism() + 1,
     sequence: { sequencer: SlowFirst },
     projects: [
       {
