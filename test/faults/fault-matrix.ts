@@ -8,7 +8,7 @@ import { canaryEmail, LeakScanner } from '../support/canaries';
 import { type ApiCall, type FaultWorld, startFaultWorld } from './fault-world';
 
 /**
- * The fault matrix: 30 concurrent mixed requests (access, deletion, dry run) through the
+ * The fault matrix: 25 concurrent mixed requests (access, deletion, dry run) through the
  * local engine — the real ASL and handlers — against the simulator, while it injects, in turn, each
  * fault below. For every case: every request ends COMPLETED or FAILED with a reason, no request
  * creates a second customer-data job or erasure, every COMPLETED access bundle verifies against its
@@ -25,7 +25,7 @@ import { type ApiCall, type FaultWorld, startFaultWorld } from './fault-world';
  */
 
 const SCALE = 0.002;
-const REQUESTS = 30;
+const REQUESTS = 25;
 /**
  * `perRequest` Qualtrics calls for each request of a case: a case sends about 9 a request, so a
  * fault driven at `calls(4)` comes at the same point of the run whatever REQUESTS is.
@@ -166,7 +166,7 @@ export const STORAGE_FAULTS: FaultCase[] = [
     seed: 6,
     async drive({ afterCalls, outage }) {
       await afterCalls(calls(4));
-      return outage('s3', 2000);
+      return outage('s3', 1700);
     },
     bitten: (e) => e.storageErrors,
   },
@@ -175,7 +175,7 @@ export const STORAGE_FAULTS: FaultCase[] = [
     seed: 7,
     async drive({ afterCalls, outage }) {
       await afterCalls(calls(4));
-      return outage('dynamo', 400);
+      return outage('dynamo', 350);
     },
     bitten: (e) => e.storageErrors,
   },
